@@ -18,3 +18,18 @@ export function ioPtr(): usize { return IO_PTR; }
 export function testScratchPtr(): usize { return TEST_SCRATCH_PTR; }
 /** 1 when this build uses WASM SIMD. */
 export function simdBuild(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
+
+export { HMAC_STATE_BYTES, hmacSha1Init, hmacSha1Compute, sha1Digest } from './hmacSha1';
+export { srtpKdf } from './srtp/kdf';
+
+// Contexts and the data path.
+export {
+  coreInit, ctxCreate, ctxDestroy, ctxSetRoc, ctxGetRoc, ctxTakeEvents, ctxSetPacketCounts,
+  ctxSlotPtr, ctxSlotBytes,
+} from './srtp/context';
+export { srtpProtect, srtpUnprotect } from './srtp/srtp';
+export { srtcpProtect, srtcpUnprotect } from './srtp/srtcp';
+
+/** Where JS writes master key and salt before ctxCreate (which wipes them). */
+const KEY_IN: usize = memory.data(64, 64);
+export function keyInPtr(): usize { return KEY_IN; }

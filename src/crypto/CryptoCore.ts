@@ -1,0 +1,243 @@
+// The only module that touches WebAssembly or views over its memory. One CryptoCore is one
+// WASM instance: a fixed arena of context slots, an IO buffer, and the per-packet exports.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  ABI_VERSION, Status, STATUS_EXPORTS, MAX_PACKET, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
+  FLAG_OUTBOUND, FLAG_ALLOW_NULL_CIPHER, FLAG_ALLOW_UNENCRYPTED_SRTCP, FLAG_ALLOW_REPEAT_TX,
+  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_AES_F8, type StatusName,
+} from './abi.ts';
+import type { CryptoSuite } from './suites.ts';
+import { RelayError, SrtpError } from '../errors.ts';
+import { runSelfTest } from './selfTest.ts';
+
+export type CoreBuild = 'simd' | 'scalar';
+
+export interface CryptoCoreOptions {
+  /** Context slots in this instance (each direction of each key is one). Default 1024. */
+  maxContexts?: number;
+  /** SSRCs one context can track. Default 8. */
+  maxSsrcsPerContext?: number;
+  /** Largest replay window any context of this instance may use; rounded up to a power of
+   *  two, 64..32768. Default 1024. Memory per slot grows with it. */
+  maxReplayWindow?: number;
+  /** 'simd' or 'scalar'; default: simd when the engine validates it. */
+  build?: CoreBuild;
+  /** Load the debug build (assertions and names kept). Default false. */
+  debug?: boolean;
+}
+
+export type ContextDirection = 'inbound' | 'outbound';
+
+export interface ContextParams {
+  suite: CryptoSuite;
+  direction: ContextDirection;
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+  /** Replay window in packets, 64..maxReplayWindow. Default 1024 (or the instance max if smaller). */
+  replayWindow?: number;
+  /** Key derivation rate exponent: 0 means derive once (the only value supported yet). */
+  kdr?: number;
+  insecureAllowNullCipher?: boolean;
+  insecureAllowUnencryptedSrtcp?: boolean;
+  insecureAllowRepeatTx?: boolean;
+}
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  ABI_VERSION: WebAssembly.Global;
+  IO_BYTES: WebAssembly.Global;
+  ioPtr(): number;
+  keyInPtr(): number;
+  simdBuild(): number;
+  coreInit(contexts: number, ssrcs: number, windowBits: number): number;
+  ctxCreate(cipher: number, keyPtr: number, keyLen: number, saltPtr: number, saltLen: number,
+    rtpTag: number, rtcpTag: number, window: number, flags: number, kdr: number): number;
+  ctxDestroy(h: number): number;
+  ctxSetRoc(h: number, ssrc: number, roc: number): number;
+  ctxGetRoc(h: number, ssrc: number): bigint;
+  ctxTakeEvents(h: number): number;
+  ctxSetPacketCounts(h: number, srtp: bigint, srtcp: bigint): number;
+  ctxSlotPtr(h: number): number;
+  ctxSlotBytes(): number;
+  srtpProtect(h: number, ptr: number, len: number, cap: number): number;
+  srtpUnprotect(h: number, ptr: number, len: number): number;
+  srtcpProtect(h: number, ptr: number, len: number, cap: number): number;
+  srtcpUnprotect(h: number, ptr: number, len: number): number;
+  [name: string]: unknown;
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+
+function wasmFile(build: CoreBuild, debug: boolean): string {
+  return fileURLToPath(new URL(`../../build/srtpgate.${build}.${debug ? 'debug' : 'release'}.wasm`, import.meta.url));
+}
+
+function moduleFor(build: CoreBuild, debug: boolean): WebAssembly.Module {
+  const key = `${build}.${debug}`;
+  let m = modules.get(key);
+  if (!m) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(wasmFile(build, debug)));
+    } catch {
+      throw new RelayError('E_INTERNAL', 'WASM core not built: run npm run build:wasm', { build, debug });
+    }
+    m = new WebAssembly.Module(bytes);
+    modules.set(key, m);
+  }
+  return m;
+}
+
+/** The SIMD build when this engine validates WASM SIMD, else the scalar one. */
+export function preferredBuild(): CoreBuild {
+  // A minimal module using one v128 instruction (i32x4.splat of a constant, dropped).
+  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
+    10, 9, 1, 7, 0, 65, 0, 253, 17, 26, 11]);
+  return WebAssembly.validate(probe) ? 'simd' : 'scalar';
+}
+
+function cipherSupported(cipher: number): boolean {
+  return cipher === CIPHER_NULL || cipher === CIPHER_AES_CM;
+}
+
+export class CryptoCore {
+  readonly build: CoreBuild;
+  readonly debug: boolean;
+  readonly maxContexts: number;
+  readonly maxReplayWindow: number;
+  #x: CoreExports;
+  #io: Uint8Array;
+  #ioPtr: number;
+  #keyIn: Uint8Array;
+  #live = new Set<number>();
+
+  private constructor(x: CoreExports, build: CoreBuild, debug: boolean, maxContexts: number, maxReplayWindow: number) {
+    this.#x = x;
+    this.build = build;
+    this.debug = debug;
+    this.maxContexts = maxContexts;
+    this.maxReplayWindow = maxReplayWindow;
+    this.#ioPtr = x.ioPtr();
+    const buf = x.memory.buffer;
+    this.#io = new Uint8Array(buf, this.#ioPtr, x.IO_BYTES.value as number);
+    this.#keyIn = new Uint8Array(buf, x.keyInPtr(), 64);
+  }
+
+  /** Instantiates a core, sizes its arena, checks the ABI and runs the known-answer tests.
+   *  Refuses (throws E_CRYPTO_SELFTEST) on any mismatch. */
+  static async load(options: CryptoCoreOptions = {}): Promise<CryptoCore> {
+    return CryptoCore.loadSync(options);
+  }
+
+  static loadSync(options: CryptoCoreOptions = {}): CryptoCore {
+    const build = options.build ?? preferredBuild();
+    const debug = options.debug ?? false;
+    const maxContexts = options.maxContexts ?? 1024;
+    const ssrcs = options.maxSsrcsPerContext ?? 8;
+    const window = Math.max(MIN_REPLAY_WINDOW, options.maxReplayWindow ?? 1024);
+    let ring = MIN_REPLAY_WINDOW;
+    while (ring < window) ring *= 2;
+    if (ring > MAX_REPLAY_WINDOW) throw new RelayError('E_BAD_REQUEST', 'replay window too large', { max: MAX_REPLAY_WINDOW });
+    const instance = new WebAssembly.Instance(moduleFor(build, debug), {
+      env: {
+        abort: (_msg: number, _file: number, line: number, col: number) => {
+          throw new RelayError('E_INTERNAL', 'WASM core aborted', { line, col });
+        },
+      },
+    });
+    const x = instance.exports as unknown as CoreExports;
+    checkAbi(x);
+    const st = x.coreInit(maxContexts, ssrcs, ring);
+    if (st !== Status.OK) throw new SrtpError(st, 'coreInit');
+    const core = new CryptoCore(x, build, debug, maxContexts, ring);
+    runSelfTest(core);
+    return core;
+  }
+
+  /** Raw exports, for the self-test and primitive tests only. */
+  get exports(): Readonly<CoreExports> { return this.#x; }
+
+  /** The IO buffer: write a packet at offset 0, call a data-path method, read it back. */
+  get io(): Uint8Array { return this.#io; }
+  get ioPtr(): number { return this.#ioPtr; }
+  get ioCapacity(): number { return this.#io.length; }
+  get memoryBytes(): number { return this.#x.memory.buffer.byteLength; }
+  get liveContexts(): number { return this.#live.size; }
+
+  /** Creates a context; the caller's key arrays are not modified (wipe them yourself). */
+  createContext(p: ContextParams): number {
+    const { suite } = p;
+    if (!cipherSupported(suite.cipher)) throw new SrtpError(Status.NOT_SUPPORTED, `createContext ${suite.name}`);
+    if (p.masterKey.length !== suite.keyLen || p.masterSalt.length !== suite.saltLen) {
+      throw new RelayError('E_BAD_REQUEST', 'master key or salt length does not match the suite',
+        { suite: suite.name, keyLen: p.masterKey.length, saltLen: p.masterSalt.length });
+    }
+    const window = p.replayWindow ?? Math.min(1024, this.maxReplayWindow);
+    if (!Number.isInteger(window) || window < MIN_REPLAY_WINDOW || window > this.maxReplayWindow) {
+      throw new RelayError('E_BAD_REQUEST', 'replay window out of range', { window, min: MIN_REPLAY_WINDOW, max: this.maxReplayWindow });
+    }
+    let flags = p.direction === 'outbound' ? FLAG_OUTBOUND : 0;
+    if (p.insecureAllowNullCipher) flags |= FLAG_ALLOW_NULL_CIPHER;
+    if (p.insecureAllowUnencryptedSrtcp) flags |= FLAG_ALLOW_UNENCRYPTED_SRTCP;
+    if (p.insecureAllowRepeatTx) flags |= FLAG_ALLOW_REPEAT_TX;
+    this.#keyIn.set(p.masterKey, 0);
+    this.#keyIn.set(p.masterSalt, 32);
+    const keyPtr = this.#keyIn.byteOffset;
+    // ctxCreate wipes the key area itself; fill again in case of an early return.
+    const h = this.#x.ctxCreate(suite.cipher, keyPtr, suite.keyLen, keyPtr + 32, suite.saltLen,
+      suite.rtpTagLen, suite.rtcpTagLen, window, flags, p.kdr ?? 0);
+    this.#keyIn.fill(0);
+    if (h < 0) throw new SrtpError(h, `createContext ${suite.name}`);
+    this.#live.add(h);
+    return h;
+  }
+
+  /** Zeroes the context's keys and state; idempotent. */
+  destroyContext(h: number): void {
+    if (!this.#live.delete(h)) return;
+    this.#x.ctxDestroy(h);
+  }
+
+  /** In-place data path on the IO buffer: returns the new length or a negative Status. */
+  srtpProtect(h: number, len: number): number { return this.#x.srtpProtect(h, this.#ioPtr, len, this.#io.length); }
+  srtpUnprotect(h: number, len: number): number { return this.#x.srtpUnprotect(h, this.#ioPtr, len); }
+  srtcpProtect(h: number, len: number): number { return this.#x.srtcpProtect(h, this.#ioPtr, len, this.#io.length); }
+  srtcpUnprotect(h: number, len: number): number { return this.#x.srtcpUnprotect(h, this.#ioPtr, len); }
+
+  setRoc(h: number, ssrc: number, roc: number): number { return this.#x.ctxSetRoc(h, ssrc >>> 0, roc >>> 0); }
+  /** ROC for ssrc, or undefined when the context has not seen it. */
+  getRoc(h: number, ssrc: number): number | undefined {
+    const r = this.#x.ctxGetRoc(h, ssrc >>> 0);
+    return r < 0n ? undefined : Number(r);
+  }
+  takeEvents(h: number): number { return this.#x.ctxTakeEvents(h); }
+  setPacketCounts(h: number, srtp: bigint, srtcp: bigint): number { return this.#x.ctxSetPacketCounts(h, srtp, srtcp); }
+
+  /** A copy of the context's slot bytes (keys included): for tests asserting "no change". */
+  snapshot(h: number): Uint8Array {
+    const p = this.#x.ctxSlotPtr(h);
+    if (p === 0) throw new SrtpError(Status.BAD_CTX, 'snapshot');
+    return new Uint8Array(this.#x.memory.buffer, p, this.#x.ctxSlotBytes()).slice();
+  }
+}
+
+function checkAbi(x: CoreExports): void {
+  const mismatches: string[] = [];
+  if (x.ABI_VERSION.value !== ABI_VERSION) mismatches.push('ABI_VERSION');
+  for (const [name, exp] of Object.entries(STATUS_EXPORTS) as [StatusName, string][]) {
+    const g = x[exp] as WebAssembly.Global | undefined;
+    if (!g || g.value !== Status[name]) mismatches.push(exp);
+  }
+  const constants: Record<string, number> = {
+    MAX_PACKET, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW, FLAG_OUTBOUND, FLAG_ALLOW_NULL_CIPHER,
+    FLAG_ALLOW_UNENCRYPTED_SRTCP, FLAG_ALLOW_REPEAT_TX, CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_AES_F8,
+  };
+  for (const [name, v] of Object.entries(constants)) {
+    const g = x[name] as WebAssembly.Global | undefined;
+    if (!g || g.value !== v) mismatches.push(name);
+  }
+  if (mismatches.length) {
+    throw new RelayError('E_CRYPTO_SELFTEST', 'WASM ABI does not match src/crypto/abi.ts', { mismatches: mismatches.join(',') });
+  }
+}
