@@ -8,13 +8,14 @@ export {
   FLAG_OUTBOUND, FLAG_ALLOW_UNENCRYPTED_SRTCP, FLAG_ALLOW_NULL_CIPHER, FLAG_ALLOW_REPEAT_TX,
   EV_SRTP_SOFT_LIMIT, EV_SRTCP_SOFT_LIMIT, MAX_PACKET, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
 } from './abi';
-export { IO_BYTES, TEST_SCRATCH_BYTES } from './layout';
-import { IO_PTR, TEST_SCRATCH_PTR } from './layout';
+export { IO_BYTES, TEST_SCRATCH_BYTES, IO_SLOT_BYTES, IO_RING_SLOTS } from './layout';
+import { IO_PTR, TEST_SCRATCH_PTR, IO_RING_PTR } from './layout';
 
 // Primitives, exported for known-answer and differential tests.
 export { AES_RK_BYTES, aesExpandKey, aesEncryptBlock, aesCtrXor } from './aes';
 
 export function ioPtr(): usize { return IO_PTR; }
+export function ioRingPtr(): usize { return IO_RING_PTR; }
 export function testScratchPtr(): usize { return TEST_SCRATCH_PTR; }
 /** 1 when this build uses WASM SIMD. */
 export function simdBuild(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }

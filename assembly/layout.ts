@@ -14,3 +14,10 @@ export const TEST_SCRATCH_PTR: usize = memory.data(TEST_SCRATCH_BYTES, 64);
 /** Per-call scratch for the data path: IVs, counter blocks, computed tags, KDF blocks. */
 export const WORK_BYTES: i32 = 512;
 export const WORK_PTR: usize = memory.data(WORK_BYTES, 64);
+
+/** The relay's packet ring: a received packet is copied into a free slot, transformed in
+ *  place, and sent from there; a slot is reused only after its send completed. Two slots'
+ *  worth of headroom per packet covers the SRTCP trailer and any re-encryption growth. */
+export const IO_SLOT_BYTES: i32 = 2048;
+export const IO_RING_SLOTS: i32 = 1024;
+export const IO_RING_PTR: usize = memory.data(IO_SLOT_BYTES * IO_RING_SLOTS, 64);

@@ -21,6 +21,6 @@ for (const v of variants) {
   const out = join(root, 'build', `srtpgate.${v.name}.wasm`);
   execFileSync(process.execPath, [asc, join(root, 'assembly', 'index.ts'),
     '--outFile', out, '--runtime', 'stub',
-    '--initialMemory', '2', ...v.flags], { stdio: 'inherit', cwd: root });
+    ...v.flags], { stdio: 'inherit', cwd: root });
   console.log(`built ${out}`);
 }

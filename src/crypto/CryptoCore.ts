@@ -47,7 +47,10 @@ interface CoreExports {
   memory: WebAssembly.Memory;
   ABI_VERSION: WebAssembly.Global;
   IO_BYTES: WebAssembly.Global;
+  IO_SLOT_BYTES: WebAssembly.Global;
+  IO_RING_SLOTS: WebAssembly.Global;
   ioPtr(): number;
+  ioRingPtr(): number;
   keyInPtr(): number;
   simdBuild(): number;
   coreInit(contexts: number, ssrcs: number, windowBits: number): number;
@@ -111,6 +114,11 @@ export class CryptoCore {
   #ioPtr: number;
   #keyIn: Uint8Array;
   #live = new Set<number>();
+  #ringPtr: number;
+  /** Packet ring slots (see assembly/layout.ts): Buffer views made once, never per packet. */
+  readonly ringSlots: number;
+  readonly slotBytes: number;
+  readonly slots: readonly Buffer[];
 
   private constructor(x: CoreExports, build: CoreBuild, debug: boolean, maxContexts: number, maxReplayWindow: number) {
     this.#x = x;
@@ -122,7 +130,22 @@ export class CryptoCore {
     const buf = x.memory.buffer;
     this.#io = new Uint8Array(buf, this.#ioPtr, x.IO_BYTES.value as number);
     this.#keyIn = new Uint8Array(buf, x.keyInPtr(), 64);
+    this.#ringPtr = x.ioRingPtr();
+    this.ringSlots = x.IO_RING_SLOTS.value as number;
+    this.slotBytes = x.IO_SLOT_BYTES.value as number;
+    const slots: Buffer[] = [];
+    for (let i = 0; i < this.ringSlots; i++) slots.push(Buffer.from(buf, this.#ringPtr + i * this.slotBytes, this.slotBytes));
+    this.slots = slots;
   }
+
+  /** Linear-memory address of ring slot i. */
+  slotPtr(i: number): number { return this.#ringPtr + i * this.slotBytes; }
+
+  // Data path on any buffer in linear memory (the relay's ring slots): new length or a negative Status.
+  srtpProtectAt(h: number, ptr: number, len: number, cap: number): number { return this.#x.srtpProtect(h, ptr, len, cap); }
+  srtpUnprotectAt(h: number, ptr: number, len: number): number { return this.#x.srtpUnprotect(h, ptr, len); }
+  srtcpProtectAt(h: number, ptr: number, len: number, cap: number): number { return this.#x.srtcpProtect(h, ptr, len, cap); }
+  srtcpUnprotectAt(h: number, ptr: number, len: number): number { return this.#x.srtcpUnprotect(h, ptr, len); }
 
   /** Instantiates a core, sizes its arena, checks the ABI and runs the known-answer tests.
    *  Refuses (throws E_CRYPTO_SELFTEST) on any mismatch. */
