@@ -518,3 +518,62 @@ export function srtcpTrailer(p: Uint8Array, tagLen = 10): { encrypted: boolean; 
   const v = u32(p, p.length - tagLen - 4);
   return { encrypted: (v & 0x8000_0000) !== 0, index: v & 0x7fff_ffff };
 }
+
+// ---------------------------------------------------------------------------------------
+// Packet builders for tests
+// ---------------------------------------------------------------------------------------
+
+export interface RtpFields {
+  ssrc: number;
+  seq: number;
+  ts?: number;
+  pt?: number;
+  marker?: boolean;
+  csrcs?: number[];
+  /** Header extension: 16-bit profile and its body (a multiple of 4 bytes). */
+  extension?: { profile: number; data: Uint8Array };
+  payload: Uint8Array;
+  /** Padding bytes to append (1..255); sets P and ends the packet with the count. */
+  padding?: number;
+}
+
+/** Builds an RTP packet (RFC 3550 §5.1) from its fields. */
+export function buildRtp(f: RtpFields): Uint8Array {
+  const csrcs = f.csrcs ?? [];
+  if (csrcs.length > 15) throw new Error('at most 15 CSRCs');
+  if (f.extension && f.extension.data.length % 4 !== 0) throw new Error('extension body is whole words');
+  const ext = f.extension ? 4 + f.extension.data.length : 0;
+  const pad = f.padding ?? 0;
+  if (pad < 0 || pad > 255) throw new Error('padding is 0..255 bytes');
+  const hdr = 12 + 4 * csrcs.length + ext;
+  const p = new Uint8Array(hdr + f.payload.length + pad);
+  const v = new DataView(p.buffer);
+  p[0] = 0x80 | (pad > 0 ? 0x20 : 0) | (f.extension ? 0x10 : 0) | csrcs.length;
+  p[1] = (f.marker ? 0x80 : 0) | ((f.pt ?? 96) & 0x7f);
+  v.setUint16(2, f.seq & 0xffff);
+  v.setUint32(4, (f.ts ?? 0) >>> 0);
+  v.setUint32(8, f.ssrc >>> 0);
+  csrcs.forEach((c, i) => v.setUint32(12 + 4 * i, c >>> 0));
+  if (f.extension) {
+    const at = 12 + 4 * csrcs.length;
+    v.setUint16(at, f.extension.profile & 0xffff);
+    v.setUint16(at + 2, f.extension.data.length / 4);
+    p.set(f.extension.data, at + 4);
+  }
+  p.set(f.payload, hdr);
+  if (pad > 0) p[p.length - 1] = pad;
+  return p;
+}
+
+/** Builds one RTCP packet (RFC 3550 §6.4): header, sender SSRC, then `body` (whole words). */
+export function buildRtcp(ssrc: number, body: Uint8Array, pt = 200, count = 0): Uint8Array {
+  if (body.length % 4 !== 0) throw new Error('RTCP body is whole words');
+  const p = new Uint8Array(8 + body.length);
+  const v = new DataView(p.buffer);
+  p[0] = 0x80 | (count & 0x1f);
+  p[1] = pt & 0xff;
+  v.setUint16(2, p.length / 4 - 1);
+  v.setUint32(4, ssrc >>> 0);
+  p.set(body, 8);
+  return p;
+}
