@@ -1,0 +1,397 @@
+// Derives a Boolean circuit (XOR/AND only) for the AES S-box from the field arithmetic and
+// writes assembly/aesRounds.ts: the bitsliced round functions (v128 and u64) with the circuit
+// inlined, plus a u32 SubWord for the key schedule.
+//
+//   node scripts/gen-aes-sbox.mjs [--tries N] [--check]
+//
+// Method (the tower-field construction of Satoh et al. / Canright, structured like Boyar and
+// Peralta's circuit: linear top layer, small non-linear middle, linear bottom layer):
+//   GF(2^8) = GF(16)[y]/(y^2 + y + nu), normal basis {Y, Y^16};  a = ah*Y^16 + al*Y
+//   a^-1   = d^-1 * (al*Y^16 + ah*Y)  with  d = ah*al + nu*(ah + al)^2  in GF(16)
+//   GF(16)  = GF(4)[z]/(z^2 + z + N), normal basis {Z, Z^4};  same formula one level down,
+//   GF(4)   = GF(2)[w]/(w^2 + w + 1), normal basis {W, W^2};  inversion in GF(4) is squaring.
+// Every GF(16) product uses Karatsuba (9 ANDs of linear forms of each operand). The linear forms
+// of ah and al are shared between d = ah*al + ... and the two final products d^-1*al, d^-1*ah,
+// so they are all computed by the top layer. Every linear map (basis change in, the affine map
+// out, the Karatsuba recombinations) is found by solving GF(2) systems over the truth tables,
+// and each linear layer is then reduced with Paar's greedy common-pair elimination (randomised
+// restarts). The additive constant 0x63 is NOT in the circuit: callers fold it into round keys.
+// The result is checked on all 256 inputs before anything is written.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const TRIES = Number(args[args.indexOf('--tries') + 1] || 0) || 400;
+const CHECK_ONLY = args.includes('--check');
+
+// ---------- GF(2^8) with the AES polynomial x^8 + x^4 + x^3 + x + 1 ----------
+function gmul(a, b) {
+  let r = 0;
+  while (b) {
+    if (b & 1) r ^= a;
+    a <<= 1;
+    if (a & 0x100) a ^= 0x11b;
+    b >>= 1;
+  }
+  return r;
+}
+function gpow(a, e) { let r = 1; while (e) { if (e & 1) r = gmul(r, a); a = gmul(a, a); e >>= 1; } return r; }
+const ginv = (a) => gpow(a, 254); // 0 -> 0
+const rotl8 = (b, n) => ((b << n) | (b >> (8 - n))) & 0xff;
+const affineLin = (b) => b ^ rotl8(b, 1) ^ rotl8(b, 2) ^ rotl8(b, 3) ^ rotl8(b, 4);
+const SBOX = Array.from({ length: 256 }, (_, x) => affineLin(ginv(x)) ^ 0x63);
+if (SBOX[0] !== 0x63 || SBOX[1] !== 0x7c || SBOX[0x53] !== 0xed) throw new Error('S-box reference wrong');
+
+// ---------- GF(2) linear algebra on truth tables (BigInt bit vectors) ----------
+const N = 256; // samples: every input byte
+const bit = (v, i) => (v >> i) & 1;
+function tt(f) { let v = 0n; for (let x = 0; x < N; x++) if (f(x)) v |= 1n << BigInt(x); return v; }
+/** Coefficients c (bitmask over funcs) with XOR_{i in c} funcs[i] == target, or null. */
+function solve(funcs, target) {
+  const basis = [];
+  for (let i = 0; i < funcs.length; i++) {
+    let v = funcs[i], c = 1n << BigInt(i);
+    for (const b of basis) if ((v >> b.p) & 1n) { v ^= b.v; c ^= b.c; }
+    if (v === 0n) continue;
+    const p = BigInt(v.toString(2).length - 1);
+    for (const b of basis) if ((b.v >> p) & 1n) { b.v ^= v; b.c ^= c; }
+    basis.push({ v, c, p });
+  }
+  let v = target, c = 0n;
+  for (const b of basis) if ((v >> b.p) & 1n) { v ^= b.v; c ^= b.c; }
+  return v === 0n ? c : null;
+}
+const maskToList = (m) => { const r = []; for (let i = 0; m; i++, m >>= 1n) if (m & 1n) r.push(i); return r; };
+
+// ---------- subfields and tower bases inside GF(2^8) ----------
+const elems = [...Array(256).keys()];
+const GF16 = elems.filter((x) => gpow(x, 16) === x);
+const GF4 = elems.filter((x) => gpow(x, 4) === x);
+const rootsIn = (set, f) => set.filter((x) => f(x) === 0);
+
+function towers() {
+  const out = [];
+  const [W] = rootsIn(GF4, (x) => gmul(x, x) ^ x ^ 1);
+  for (const Nn of GF4.filter((n) => n > 1)) {
+    if (rootsIn(GF4, (z) => gmul(z, z) ^ z ^ Nn).length) continue; // reducible over GF(4)
+    const [Z] = rootsIn(GF16, (z) => gmul(z, z) ^ z ^ Nn);
+    for (const nu of GF16.filter((n) => n > 1)) {
+      if (rootsIn(GF16, (y) => gmul(y, y) ^ y ^ nu).length) continue;
+      const Ys = rootsIn(elems, (y) => gmul(y, y) ^ y ^ nu);
+      out.push({ W, Nn, Z, nu, Y: Ys[0] });
+    }
+  }
+  return out;
+}
+
+// ---------- Paar's greedy XOR minimisation for a linear layer ----------
+/** targets: arrays of input-signal ids. Returns {ops:[[dst,a,b]], out:[id per target]}. */
+function paar(nextId, targets, rnd) {
+  const rows = targets.map((t) => new Set(t));
+  const ops = [];
+  for (;;) {
+    const cnt = new Map();
+    let best = 0;
+    for (const r of rows) {
+      if (r.size < 2) continue;
+      const a = [...r];
+      for (let i = 0; i < a.length; i++) for (let j = i + 1; j < a.length; j++) {
+        const k = a[i] < a[j] ? a[i] * 4096 + a[j] : a[j] * 4096 + a[i];
+        const c = (cnt.get(k) || 0) + 1;
+        cnt.set(k, c);
+        if (c > best) best = c;
+      }
+    }
+    if (!best) break;
+    const cands = [...cnt].filter(([, c]) => c === best).map(([k]) => k);
+    const k = cands[Math.floor(rnd() * cands.length)];
+    const a = Math.floor(k / 4096), b = k % 4096, s = nextId++;
+    ops.push([s, a, b]);
+    for (const r of rows) if (r.has(a) && r.has(b)) { r.delete(a); r.delete(b); r.add(s); }
+  }
+  return { ops, out: rows.map((r) => { if (r.size !== 1) throw new Error('empty target'); return [...r][0]; }), nextId };
+}
+function mulberry(seed) { return () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
+
+// ---------- circuit construction for one tower ----------
+// A circuit is a list of gates {op:'xor'|'and', dst, a, b} over signal ids; ids 0..7 = input bits.
+// Signals carry truth tables so every step can be checked and every linear map solved.
+function build(tw, seed) {
+  const rnd = mulberry(seed);
+  const { W, Z, Y } = tw;
+  const W2 = gmul(W, W), Z4 = gpow(Z, 4), Y16 = gpow(Y, 16);
+  // Tower basis vector for tower bit t = 4h + 2g + e : (h ? Y16 : Y) * (g ? Z4 : Z) * (e ? W2 : W)
+  const basis = [];
+  for (let t = 0; t < 8; t++) basis.push(gmul(gmul((t & 4) ? Y16 : Y, (t & 2) ? Z4 : Z), (t & 1) ? W2 : W));
+  // Tower coordinates of every byte: solve the 256 representations by brute force.
+  const toTower = new Array(256);
+  for (let c = 0; c < 256; c++) {
+    let v = 0;
+    for (let t = 0; t < 8; t++) if (c & (1 << t)) v ^= basis[t];
+    toTower[v] = c;
+  }
+  if (toTower.some((v) => v === undefined)) throw new Error('not a basis');
+  const fromTower = (c) => { let v = 0; for (let t = 0; t < 8; t++) if (c & (1 << t)) v ^= basis[t]; return v; };
+  // GF(16) element from 4 tower bits (g,e) of one half, as a field element
+  const g16 = (c4) => fromTower(c4); // uses Y-half basis scaled by Y: fine for products only through solving
+
+  const gates = [];
+  const sig = []; // truth tables
+  for (let i = 0; i < 8; i++) sig.push(tt((x) => bit(x, i)));
+  let nextId = 8;
+  const addLinear = (targetsTT, inputs) => {
+    // express each target as XOR of inputs (ids), then Paar-reduce
+    const tl = targetsTT.map((T) => {
+      const c = solve(inputs.map((i) => sig[i]), T);
+      if (c === null) throw new Error('target not in span');
+      return maskToList(c).map((k) => inputs[k]);
+    });
+    const r = paar(nextId, tl, rnd);
+    for (const [d, a, b] of r.ops) { gates.push({ op: 'xor', dst: d, a, b }); sig[d] = sig[a] ^ sig[b]; }
+    nextId = r.nextId;
+    return r.out;
+  };
+  const addAnd = (a, b) => { const d = nextId++; gates.push({ op: 'and', dst: d, a, b }); sig[d] = sig[a] & sig[b]; return d; };
+
+  const tw8 = (x) => toTower[x];
+  const half = (x, h) => (tw8(x) >> (4 * h)) & 15; // 4 tower bits of ah (h=1) or al (h=0)
+  // Karatsuba forms over 4 bits (2g+e): s in {hi, lo, hi^lo} x t in {e1, e0, e1^e0}
+  const forms = [];
+  for (const s of [[1], [0], [0, 1]]) for (const t of [[1], [0], [0, 1]]) {
+    let m = 0;
+    for (const g of s) for (const e of t) m |= 1 << (2 * g + e);
+    forms.push(m);
+  }
+  const par = (v) => { v ^= v >> 4; v ^= v >> 2; v ^= v >> 1; return v & 1; };
+  const form = (k, v4) => par(forms[k] & v4);
+  const inputs8 = [0, 1, 2, 3, 4, 5, 6, 7];
+
+  // Field values of the halves (as GF(16) elements, in the field): ah = half-coords on basis Z..W
+  const sub16 = (c4) => { let v = 0; for (let t = 0; t < 4; t++) if (c4 & (1 << t)) v ^= gmul((t & 2) ? Z4 : Z, (t & 1) ? W2 : W); return v; };
+  const to16 = new Map(); for (let c = 0; c < 16; c++) to16.set(sub16(c), c);
+  const ahF = (x) => sub16(half(x, 1)), alF = (x) => sub16(half(x, 0));
+  // check the inversion formula on the field
+  for (let x = 0; x < 256; x++) {
+    const ah = ahF(x), al = alF(x);
+    const d = gmul(ah, al) ^ gmul(tw.nu, gmul(ah ^ al, ah ^ al));
+    const di = ginv(d);
+    const inv = gmul(gmul(di, al), Y16) ^ gmul(gmul(di, ah), Y);
+    if (inv !== ginv(x)) throw new Error('inversion formula');
+  }
+  // Top layer: 9 forms of ah, 9 of al, and the linear part of d (nu*(ah+al)^2): 4 bits.
+  const dLin = (x) => { const s = ahF(x) ^ alF(x); return to16.get(gmul(tw.nu, gmul(s, s))); };
+  const topTT = [];
+  for (let k = 0; k < 9; k++) topTT.push(tt((x) => form(k, half(x, 1))));
+  for (let k = 0; k < 9; k++) topTT.push(tt((x) => form(k, half(x, 0))));
+  for (let b = 0; b < 4; b++) topTT.push(tt((x) => bit(dLin(x), b)));
+  const top = addLinear(topTT, inputs8);
+  const TH = top.slice(0, 9), TL = top.slice(9, 18), DL = top.slice(18, 22);
+  // d = ah*al + dLin : products of matching forms
+  const P = TH.map((h, k) => addAnd(h, TL[k]));
+  const dF = (x) => to16.get(gmul(ahF(x), alF(x))) ^ dLin(x);
+  const dBits = addLinear([0, 1, 2, 3].map((b) => tt((x) => bit(dF(x), b))), [...P, ...DL]);
+  // GF(16) inversion of d (4 bits 2g+e) with the GF(4) tower: d = dh*Z4 + dl*Z
+  // forms of dh, dl over GF(4): {e1, e0, e1^e0}
+  const g4forms = [[1], [0], [0, 1]];
+  const d16 = (x) => dF(x); // 4-bit coordinate
+  const dhForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), 2 + e), 0))), dBits);
+  const dlForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), e), 0))), dBits);
+  const Q = dhForms.map((h, k) => addAnd(h, dlForms[k]));
+  const sub4 = (c2) => (c2 & 1 ? W : 0) ^ (c2 & 2 ? W2 : 0);
+  const to4 = new Map(); for (let c = 0; c < 4; c++) to4.set(sub4(c), c);
+  const dhF = (x) => sub4((d16(x) >> 2) & 3), dlF = (x) => sub4(d16(x) & 3);
+  const eF = (x) => { const h = dhF(x), l = dlF(x), s = h ^ l; return gmul(h, l) ^ gmul(tw.Nn, gmul(s, s)); };
+  const eBits = addLinear([0, 1].map((b) => tt((x) => bit(to4.get(eF(x)), b))), [...Q, ...dBits]);
+  const eiF = (x) => { const e = eF(x); return gmul(e, e); }; // e^-1 = e^2 in GF(4)
+  const eiForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(to4.get(eiF(x)), e), 0))), eBits);
+  const Rh = eiForms.map((e, k) => addAnd(e, dlForms[k])); // e^-1 * dl -> coefficient of Z4
+  const Rl = eiForms.map((e, k) => addAnd(e, dhForms[k])); // e^-1 * dh -> coefficient of Z
+  const diF = (x) => to16.get(ginv(sub16(d16(x))));
+  for (let x = 0; x < 256; x++) {
+    const h = dhF(x), l = dlF(x), ei = eiF(x);
+    if ((sub4(to4.get(gmul(ei, l))) !== gmul(ei, l)) || (gmul(gmul(ei, l), Z4) ^ gmul(gmul(ei, h), Z)) !== ginv(sub16(d16(x)))) throw new Error('GF16 inversion formula');
+  }
+  const diBits = addLinear([0, 1, 2, 3].map((b) => tt((x) => bit(diF(x), b))), [...Rh, ...Rl]);
+  const diForms = addLinear(forms.map((_, k) => tt((x) => form(k, diF(x)))), diBits);
+  const Uh = diForms.map((f, k) => addAnd(f, TL[k])); // d^-1 * al -> new ah
+  const Ul = diForms.map((f, k) => addAnd(f, TH[k])); // d^-1 * ah -> new al
+  const outs = addLinear([0, 1, 2, 3, 4, 5, 6, 7].map((b) => tt((x) => bit(SBOX[x] ^ 0x63, b))), [...Uh, ...Ul]);
+  return { gates, outs, sig };
+}
+
+// ---------- search, then verify by simulation ----------
+function simulate(gates, outs, x) {
+  const v = [];
+  for (let i = 0; i < 8; i++) v[i] = bit(x, i);
+  for (const g of gates) v[g.dst] = g.op === 'xor' ? v[g.a] ^ v[g.b] : v[g.a] & v[g.b];
+  let y = 0;
+  for (let b = 0; b < 8; b++) y |= v[outs[b]] << b;
+  return y;
+}
+let best = null;
+for (const tw of towers()) {
+  for (let s = 1; s <= TRIES; s++) {
+    const c = build(tw, s);
+    if (!best || c.gates.length < best.gates.length) best = { ...c, tw, seed: s };
+  }
+}
+for (let x = 0; x < 256; x++) if ((simulate(best.gates, best.outs, x) ^ 0x63) !== SBOX[x]) throw new Error(`circuit wrong at ${x}`);
+const nXor = best.gates.filter((g) => g.op === 'xor').length, nAnd = best.gates.length - nXor;
+console.log(`S-box circuit: ${best.gates.length} gates (${nXor} XOR, ${nAnd} AND); tower N=${best.tw.Nn} nu=${best.tw.nu} seed=${best.seed}`);
+if (CHECK_ONLY) process.exit(0);
+
+// ---------- register-friendly order: emit each gate as late as possible ----------
+// (a simple list schedule: repeatedly emit the ready gate that frees the most live signals)
+function schedule(gates, outs) {
+  const users = new Map();
+  for (const g of gates) for (const s of [g.a, g.b]) users.set(s, (users.get(s) || 0) + 1);
+  for (const o of outs) users.set(o, (users.get(o) || 0) + 1000);
+  const ready = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+  const pending = new Set(gates);
+  const order = [];
+  const live = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+  while (pending.size) {
+    let bestG = null, bestScore = -1e9;
+    for (const g of pending) {
+      if (!ready.has(g.a) || !ready.has(g.b)) continue;
+      let score = -1; // the new signal becomes live
+      for (const s of new Set([g.a, g.b])) if (users.get(s) === 1) score += 1;
+      if (score > bestScore) { bestScore = score; bestG = g; }
+    }
+    pending.delete(bestG);
+    order.push(bestG);
+    for (const s of [bestG.a, bestG.b]) users.set(s, users.get(s) - 1);
+    ready.add(bestG.dst);
+    live.add(bestG.dst);
+  }
+  return order;
+}
+const ordered = schedule(best.gates, best.outs);
+
+// ---------- emit AssemblyScript ----------
+function sboxCode(ty, inName, outName, indent) {
+  const name = (id) => (id < 8 ? `${inName}${id}` : `t${id}`);
+  const op = (g) => {
+    const a = name(g.a), b = name(g.b);
+    if (ty === 'v128') return g.op === 'xor' ? `v128.xor(${a}, ${b})` : `v128.and(${a}, ${b})`;
+    return g.op === 'xor' ? `${a} ^ ${b}` : `${a} & ${b}`;
+  };
+  const lines = ordered.map((g) => `${indent}const t${g.dst} = ${op(g)};`);
+  for (let b = 0; b < 8; b++) lines.push(`${indent}${outName}${b} = ${name(best.outs[b])};`);
+  return lines.join('\n');
+}
+
+// AES state byte n = 4*col + row.
+// v128 layout: plane j, lane byte n, bit k = bit j of state byte n of block k (8 blocks).
+const SR = [];
+for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) SR.push(4 * ((c + r) % 4) + r);
+const ROT8 = []; // row r+1 of the same column
+for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) ROT8.push(4 * c + ((r + 1) % 4));
+const ROT16 = [];
+for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) ROT16.push(4 * c + ((r + 2) % 4));
+const SR_ROT8 = ROT8.map((i) => SR[i]);
+const shuf = (v, idx) => `i8x16.shuffle(${v}, ${v}, ${idx.join(', ')})`;
+// xtime on bit planes (x^8 = x^4 + x^3 + x + 1): out_j = t_{j-1} (+ t7 for j in 0,1,3,4)
+const xt = (t, j) => {
+  if (j === 0) return `${t}7`;
+  return [1, 3, 4].includes(j) ? [`${t}${j - 1}`, `${t}7`] : `${t}${j - 1}`;
+};
+
+function v128Rounds() {
+  const L = [];
+  L.push(`/** Encrypts the 8 bitsliced blocks (8 planes of 16 bytes at st) in place with nr rounds of`);
+  L.push(` *  bitsliced round keys at rk (128 bytes per round key, 0x63 folded into keys 1..nr). */`);
+  L.push(`export function bsEncryptV128(rk: usize, nr: i32, st: usize): void {`);
+  for (let j = 0; j < 8; j++) L.push(`  let s${j} = v128.xor(v128.load(st, ${16 * j}), v128.load(rk, ${16 * j}));`);
+  for (let j = 0; j < 8; j++) L.push(`  let o${j}: v128;`);
+  L.push(`  for (let r = 1; ; r++) {`);
+  L.push(`    rk += 128;`);
+  L.push(sboxCode('v128', 's', 'o', '    '));
+  L.push(`    if (r == nr) {`);
+  for (let j = 0; j < 8; j++) L.push(`      s${j} = v128.xor(${shuf(`o${j}`, SR)}, v128.load(rk, ${16 * j}));`);
+  L.push(`      break;`);
+  L.push(`    }`);
+  L.push(`    // ShiftRows, then MixColumns: out = 2*(y ^ y1) ^ y1 ^ rot16(y ^ y1), y1 = next row of y`);
+  for (let j = 0; j < 8; j++) {
+    L.push(`    const y1_${j} = ${shuf(`o${j}`, SR_ROT8)};`);
+    L.push(`    const m${j} = v128.xor(${shuf(`o${j}`, SR)}, y1_${j});`);
+  }
+  for (let j = 0; j < 8; j++) {
+    const x = xt('m', j);
+    const xe = Array.isArray(x) ? `v128.xor(${x[0]}, ${x[1]})` : x;
+    L.push(`    s${j} = v128.xor(v128.xor(${xe}, y1_${j}), v128.xor(${shuf(`m${j}`, ROT16)}, v128.load(rk, ${16 * j})));`);
+  }
+  L.push(`  }`);
+  for (let j = 0; j < 8; j++) L.push(`  v128.store(st, s${j}, ${16 * j});`);
+  L.push(`}`);
+  return L.join('\n');
+}
+
+// u64 layout (4 blocks): plane j, bit 16*row + 4*col + k = bit j of state byte (4*col + row) of block k.
+// ShiftRows rotates row r's 16-bit lane right by 4r bits; it is emitted as masked shifts.
+function srU64(v) {
+  const groups = new Map();
+  for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) for (let k = 0; k < 4; k++) {
+    const dst = 16 * r + 4 * c + k, src = 16 * r + 4 * ((c + r) % 4) + k;
+    groups.set(dst - src, (groups.get(dst - src) || 0n) | (1n << BigInt(dst)));
+  }
+  const parts = [];
+  for (const [delta, mask] of [...groups].sort((a, b) => a[0] - b[0])) {
+    const m = `0x${mask.toString(16).toUpperCase()}`;
+    const sh = delta === 0 ? v : delta > 0 ? `(${v} << ${delta})` : `(${v} >> ${-delta})`;
+    parts.push(`(${sh} & ${m})`);
+  }
+  return parts.join(' | ');
+}
+function u64Rounds() {
+  const L = [];
+  L.push(`/** Encrypts the 4 bitsliced blocks (8 u64 planes at st) in place with nr rounds of`);
+  L.push(` *  bitsliced round keys at rk (64 bytes per round key, 0x63 folded into keys 1..nr). */`);
+  L.push(`export function bsEncryptU64(rk: usize, nr: i32, st: usize): void {`);
+  for (let j = 0; j < 8; j++) L.push(`  let s${j} = load<u64>(st, ${8 * j}) ^ load<u64>(rk, ${8 * j});`);
+  for (let j = 0; j < 8; j++) L.push(`  let o${j}: u64;`);
+  L.push(`  for (let r = 1; ; r++) {`);
+  L.push(`    rk += 64;`);
+  L.push(sboxCode('u64', 's', 'o', '    '));
+  for (let j = 0; j < 8; j++) L.push(`    o${j} = ${srU64(`o${j}`)};`);
+  L.push(`    if (r == nr) {`);
+  for (let j = 0; j < 8; j++) L.push(`      s${j} = o${j} ^ load<u64>(rk, ${8 * j});`);
+  L.push(`      break;`);
+  L.push(`    }`);
+  for (let j = 0; j < 8; j++) {
+    L.push(`    const y1_${j} = rotr<u64>(o${j}, 16);`);
+    L.push(`    const m${j} = o${j} ^ y1_${j};`);
+  }
+  for (let j = 0; j < 8; j++) {
+    const x = xt('m', j);
+    const xe = Array.isArray(x) ? `(${x[0]} ^ ${x[1]})` : x;
+    L.push(`    s${j} = ${xe} ^ y1_${j} ^ rotr<u64>(m${j}, 32) ^ load<u64>(rk, ${8 * j});`);
+  }
+  L.push(`  }`);
+  for (let j = 0; j < 8; j++) L.push(`  store<u64>(st, s${j}, ${8 * j});`);
+  L.push(`}`);
+  return L.join('\n');
+}
+function subWord() {
+  const L = [];
+  L.push(`/** S-box on each byte of w (key schedule SubWord), constant time. */`);
+  L.push(`export function subWord(w: u32): u32 {`);
+  for (let j = 0; j < 8; j++) L.push(`  const x${j} = (w >>> ${j}) & 0x01010101;`);
+  for (let j = 0; j < 8; j++) L.push(`  let y${j}: u32;`);
+  L.push(sboxCode('u32', 'x', 'y', '  '));
+  L.push(`  return (y0 | (y1 << 1) | (y2 << 2) | (y3 << 3) | (y4 << 4) | (y5 << 5) | (y6 << 6) | (y7 << 7)) ^ 0x63636363;`);
+  L.push(`}`);
+  return L.join('\n');
+}
+
+const header = `// GENERATED by scripts/gen-aes-sbox.mjs — do not edit; rerun the script instead.
+// Bitsliced AES rounds with a Boolean-circuit S-box: ${best.gates.length} gates (${nXor} XOR, ${nAnd} AND),
+// no table, no secret-dependent branch or memory index. The circuit computes A(x^-1) (the affine
+// map without its constant 0x63, which is folded into round keys 1..Nr by aes.ts).
+// Tower field used: GF(((2^2)^2)^2) with N = 0x${best.tw.Nn.toString(16)}, nu = 0x${best.tw.nu.toString(16)} (normal bases).
+`;
+const file = [header, subWord(), '', u64Rounds(), '', v128Rounds(), ''].join('\n');
+const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'assembly', 'aesRounds.ts');
+writeFileSync(out, file);
+console.log(`wrote ${out}`);
