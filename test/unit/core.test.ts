@@ -77,7 +77,7 @@ for (const b of BUILDS) {
       const pkts = Array.from({ length: 200 }, (_, seq) => tx.protectRtp(rtp({ seq, ssrc: 77 })));
       rx.unprotectRtp(pkts[100]!);
       assert.equal(code(() => rx.unprotectRtp(pkts[100]!)), 'E_REPLAY_DUPLICATE');
-      assert.equal(code(() => rx.unprotectRtp(pkts[37]!)), 'E_REPLAY_OLD');    // 100 - 37 = 63 < 64: inside
+      assert.equal(code(() => rx.unprotectRtp(pkts[37]!)), 'ok');              // 100 - 37 = 63 < 64: inside
       assert.equal(code(() => rx.unprotectRtp(pkts[36]!)), 'E_REPLAY_OLD');
       rx.unprotectRtp(pkts[50]!);
       assert.equal(code(() => rx.unprotectRtp(pkts[50]!)), 'E_REPLAY_DUPLICATE');

@@ -1,0 +1,153 @@
+// One media stream (one SDP m= line) of one leg: its sockets, its two crypto contexts, the
+// peer address it was told about and the one it latched, and its counters.
+import { EventEmitter } from 'node:events';
+import type { UdpMediaPort } from '../net/UdpMediaPort.ts';
+import type { Endpoint } from '../net/types.ts';
+import { StreamStats } from '../media/StreamStats.ts';
+import type { CryptoCore } from '../crypto/CryptoCore.ts';
+import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
+import { RelayError } from '../errors.ts';
+
+/** Keys for one direction of a stream; `null` means plain RTP in that direction. */
+export interface StreamCrypto {
+  suite: SuiteName;
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+  /** Replay window in packets. Default 1024 (capped by the relay's core). */
+  replayWindow?: number;
+}
+
+export type CryptoMode = 'pending' | 'plain' | 'srtp';
+
+/** Admission control applied before any crypto (rate limits, bans); see RateLimiter. */
+export interface PacketAdmission {
+  take(address: string, bytes: number, now: number): boolean;
+}
+
+export interface MediaStreamEvents {
+  /** The stream learned (or moved) its peer address from an authenticated packet. */
+  latch: [{ rtcp: boolean; endpoint: Endpoint }];
+  '@close': [];
+}
+
+export class MediaStream extends EventEmitter<MediaStreamEvents> {
+  readonly index: number;
+  readonly rtpPort: UdpMediaPort;
+  readonly rtcpPort: UdpMediaPort | null;
+  readonly stats = new StreamStats();
+  /** RTP and RTCP share rtpPort (RFC 5761). */
+  rtcpMux: boolean;
+  /** After latching, refuse other sources even when they authenticate. */
+  strictSource: boolean;
+  rateLimiter: PacketAdmission | null = null;
+
+  // Data-path state, read by media/pipeline.ts on every packet.
+  inMode: CryptoMode = 'pending';
+  outMode: CryptoMode = 'pending';
+  inCtx = -1;
+  outCtx = -1;
+  inSuite: CryptoSuite | null = null;
+  outSuite: CryptoSuite | null = null;
+  peer: MediaStream | null = null;
+  remoteRtp: Endpoint | null = null;
+  remoteRtcp: Endpoint | null = null;
+  latchedRtp: Endpoint | null = null;
+  latchedRtcp: Endpoint | null = null;
+
+  readonly #core: CryptoCore;
+  #closed = false;
+
+  constructor(core: CryptoCore, index: number, rtpPort: UdpMediaPort, rtcpPort: UdpMediaPort | null,
+    options: { rtcpMux: boolean; strictSource: boolean }) {
+    super();
+    this.#core = core;
+    this.index = index;
+    this.rtpPort = rtpPort;
+    this.rtcpPort = rtcpPort;
+    this.rtcpMux = options.rtcpMux;
+    this.strictSource = options.strictSource;
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  /** Keys the far end of this leg sends with (we unprotect with them); null for plain RTP. */
+  setInboundCrypto(c: StreamCrypto | null): void {
+    this.#check();
+    const { ctx, suite } = this.#context(c, 'inbound');
+    if (this.inCtx >= 0) this.#core.destroyContext(this.inCtx);
+    this.inCtx = ctx;
+    this.inSuite = suite;
+    this.inMode = c ? 'srtp' : 'plain';
+  }
+
+  /** Keys we send to the far end of this leg with; null for plain RTP. */
+  setOutboundCrypto(c: StreamCrypto | null): void {
+    this.#check();
+    const { ctx, suite } = this.#context(c, 'outbound');
+    if (this.outCtx >= 0) this.#core.destroyContext(this.outCtx);
+    this.outCtx = ctx;
+    this.outSuite = suite;
+    this.outMode = c ? 'srtp' : 'plain';
+  }
+
+  /** The address signalling says this leg's far end uses. */
+  setRemote(rtp: Endpoint | null, rtcp: Endpoint | null = null): void {
+    this.remoteRtp = rtp;
+    this.remoteRtcp = rtcp;
+  }
+
+  rtpDestination(): Endpoint | null {
+    return this.latchedRtp ?? this.remoteRtp;
+  }
+
+  rtcpDestination(): Endpoint | null {
+    if (this.rtcpMux) return this.rtpDestination();
+    if (this.latchedRtcp) return this.latchedRtcp;
+    if (this.remoteRtcp) return this.remoteRtcp;
+    const rtp = this.latchedRtp ?? this.remoteRtp;
+    return rtp ? { address: rtp.address, port: rtp.port + 1 } : null;
+  }
+
+  /** Called by the pipeline only after the packet authenticated (or on a plain leg). */
+  latch(rtcp: boolean, address: string, port: number): void {
+    const endpoint = { address, port };
+    if (rtcp && !this.rtcpMux) this.latchedRtcp = endpoint;
+    else this.latchedRtp = endpoint;
+    this.emit('latch', { rtcp, endpoint });
+  }
+
+  /** Closes sockets and destroys both contexts (keys zeroed). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rtpPort.close();
+    this.rtcpPort?.close();
+    if (this.inCtx >= 0) this.#core.destroyContext(this.inCtx);
+    if (this.outCtx >= 0) this.#core.destroyContext(this.outCtx);
+    this.inCtx = this.outCtx = -1;
+    this.inMode = this.outMode = 'pending';
+    if (this.peer?.peer === this) this.peer.peer = null;
+    this.peer = null;
+    this.emit('@close');
+  }
+
+  #context(c: StreamCrypto | null, direction: 'inbound' | 'outbound'): { ctx: number; suite: CryptoSuite | null } {
+    if (!c) return { ctx: -1, suite: null };
+    const suite = suiteByName(c.suite);
+    if (!suite) throw new RelayError('E_BAD_REQUEST', 'unknown SRTP suite', { suite: String(c.suite) });
+    if (!suite.encrypts) throw new RelayError('E_BID_DOWN', 'NULL cipher suites are not carried by the relay', { suite: suite.name });
+    const window = Math.min(c.replayWindow ?? 1024, this.#core.maxReplayWindow);
+    const ctx = this.#core.createContext({ suite, direction, masterKey: c.masterKey, masterSalt: c.masterSalt, replayWindow: window });
+    return { ctx, suite };
+  }
+
+  #check(): void {
+    if (this.#closed) throw new RelayError('E_INVALID_STATE', 'stream is closed', { index: this.index });
+  }
+}
+
+/** Pairs two streams so packets arriving at one go out through the other. */
+export function linkStreams(a: MediaStream, b: MediaStream): void {
+  a.peer = b;
+  b.peer = a;
+}
