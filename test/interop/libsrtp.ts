@@ -66,12 +66,14 @@ const BINARY = here('./bin/srtp_harness');
 let buildPromise: Promise<string | null> | null = null;
 let lastFailure = '';
 
-function run(cmd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface RunResult { code: number; stdout: string; stderr: string; notInstalled: boolean }
+
+function run(cmd: string, args: readonly string[]): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 60_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       const detail = err !== null && code === -1 ? `${err.message}\n` : '';
-      resolve({ code, stdout: String(stdout), stderr: detail + String(stderr) });
+      resolve({ code, stdout: String(stdout), stderr: detail + String(stderr), notInstalled: err?.code === 'ENOENT' });
     });
   });
 }
@@ -94,7 +96,8 @@ async function build(): Promise<string | null> {
   if (bin !== null && bin >= src) return BINARY;
   const flags = await run('pkg-config', ['--cflags', '--libs', 'libsrtp2']);
   if (flags.code !== 0) {
-    lastFailure = `pkg-config cannot find libsrtp2 (${flags.stderr.trim() || `exit ${flags.code}`})`;
+    lastFailure = flags.notInstalled ? 'pkg-config is not installed'
+      : `pkg-config cannot find libsrtp2 (${flags.stderr.trim() || `exit ${flags.code}`})`;
     return null;
   }
   mkdirSync(BIN_DIR, { recursive: true });
@@ -104,7 +107,8 @@ async function build(): Promise<string | null> {
   const cc = await run('gcc', args);
   if (cc.code !== 0) {
     rmSync(tmp, { force: true });
-    lastFailure = `gcc failed (${cc.stderr.trim().split('\n').slice(0, 5).join(' | ') || `exit ${cc.code}`})`;
+    lastFailure = cc.notInstalled ? 'gcc is not installed'
+      : `gcc failed (${cc.stderr.trim().split('\n').slice(0, 5).join(' | ') || `exit ${cc.code}`})`;
     return null;
   }
   renameSync(tmp, BINARY);
