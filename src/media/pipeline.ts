@@ -1,6 +1,8 @@
 // The path of one packet, top to bottom:
 //   socket → stream (bound per socket) → demux → source check → rate limit → unprotect →
 //   latch → protect for the other leg → send from the same slot.
+// handleDatagram is the node:dgram entry; a batched I/O backend receives straight into slots
+// and calls handlePacket.
 // Nothing here allocates or throws: every refusal is a counted drop (StreamStats).
 import type { MediaStream } from '../session/MediaStream.ts';
 import type { DataPath } from './DataPath.ts';
@@ -11,40 +13,51 @@ function isRtcpType(b1: number): boolean {
   return b1 >= 192 && b1 <= 223;
 }
 
+/** node:dgram entry: the datagram arrives in a JS Buffer and is copied into a free slot. */
 export function handleDatagram(dp: DataPath, stream: MediaStream, onRtcpPort: boolean,
   msg: Buffer, address: string, port: number): void {
-  const stats = stream.stats;
   const len = msg.length;
+  if (len > dp.maxPacket) { stream.stats.drops.tooLarge++; return; }
+  const slot = dp.ring.acquire();
+  if (slot < 0) { stream.stats.drops.backlog++; return; }
+  msg.copy(dp.core.slots[slot]!, 0, 0, len);
+  handlePacket(dp, stream, onRtcpPort, slot, len, address, port);
+}
+
+/**
+ * The packet is in ring slot `slot` (len bytes), received on `stream`'s RTP port or, when
+ * onRtcpPort, its RTCP port. Takes ownership of the slot: it is released here on a drop, or
+ * by the send completion.
+ */
+export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: boolean,
+  slot: number, len: number, address: string, port: number): void {
+  const stats = stream.stats;
+  const core = dp.core;
+  const buf = core.slots[slot]!;
 
   // Demux by first byte (RFC 7983): 128–191 is RTP/RTCP. STUN (0–3) and DTLS (20–63) are
   // handed to their owners when a leg uses them; until then they are not media.
-  if (len < 8 || msg[0]! < 128 || msg[0]! > 191) { stats.drops.notRtp++; return; }
-  const rtcp = onRtcpPort || isRtcpType(msg[1]!);
+  if (len < 8 || buf[0]! < 128 || buf[0]! > 191) { stats.drops.notRtp++; dp.ring.release(slot); return; }
+  const rtcp = onRtcpPort || isRtcpType(buf[1]!);
 
   // Source check. Before latching anyone may send (the packet must still authenticate);
   // after, a plain-RTP leg or a strict leg accepts only its latched peer.
   const latched = rtcp && !stream.rtcpMux ? stream.latchedRtcp : stream.latchedRtp;
   const fromLatched = sameEndpoint(latched, address, port);
   if (latched !== null && !fromLatched && (stream.strictSource || stream.inMode !== 'srtp')) {
-    stats.drops.wrongSource++;
-    return;
+    stats.drops.wrongSource++; dp.ring.release(slot); return;
   }
 
   // Rate limits come before any crypto so a flood costs as little as possible.
   if (stream.rateLimiter !== null && !stream.rateLimiter.take(address, len, dp.now)) {
-    stats.drops.rateLimited++;
-    return;
+    stats.drops.rateLimited++; dp.ring.release(slot); return;
   }
 
   const peer = stream.peer;
-  if (peer === null || stream.inMode === 'pending' || peer.outMode === 'pending') { stats.drops.noKeys++; return; }
-  if (len > dp.maxPacket) { stats.drops.tooLarge++; return; }
-  const slot = dp.ring.acquire();
-  if (slot < 0) { stats.drops.backlog++; return; }
-  const core = dp.core;
-  const buf = core.slots[slot]!;
+  if (peer === null || stream.inMode === 'pending' || peer.outMode === 'pending') {
+    stats.drops.noKeys++; dp.ring.release(slot); return;
+  }
   const ptr = core.slotPtr(slot);
-  msg.copy(buf, 0, 0, len);
 
   // Unprotect: length, index, replay check, tag, decrypt, commit — all inside one call.
   let n = len;

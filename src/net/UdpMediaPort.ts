@@ -2,10 +2,11 @@
 // a batched native backend would implement the same shape.
 import dgram from 'node:dgram';
 import type { AddressFamily } from './types.ts';
+import type { MediaPort } from './MediaPort.ts';
 
 export type DatagramHandler = (msg: Buffer, address: string, port: number) => void;
 
-export class UdpMediaPort {
+export class UdpMediaPort implements MediaPort {
   readonly port: number;
   readonly address: string;
   readonly #socket: dgram.Socket;

@@ -1,7 +1,7 @@
 // One media stream (one SDP m= line) of one leg: its sockets, its two crypto contexts, the
 // peer address it was told about and the one it latched, and its counters.
 import { EventEmitter } from 'node:events';
-import type { UdpMediaPort } from '../net/UdpMediaPort.ts';
+import type { MediaPort } from '../net/MediaPort.ts';
 import type { Endpoint } from '../net/types.ts';
 import { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoCore } from '../crypto/CryptoCore.ts';
@@ -32,8 +32,8 @@ export interface MediaStreamEvents {
 
 export class MediaStream extends EventEmitter<MediaStreamEvents> {
   readonly index: number;
-  readonly rtpPort: UdpMediaPort;
-  readonly rtcpPort: UdpMediaPort | null;
+  readonly rtpPort: MediaPort;
+  readonly rtcpPort: MediaPort | null;
   readonly stats = new StreamStats();
   /** RTP and RTCP share rtpPort (RFC 5761). */
   rtcpMux: boolean;
@@ -57,7 +57,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   readonly #core: CryptoCore;
   #closed = false;
 
-  constructor(core: CryptoCore, index: number, rtpPort: UdpMediaPort, rtcpPort: UdpMediaPort | null,
+  constructor(core: CryptoCore, index: number, rtpPort: MediaPort, rtcpPort: MediaPort | null,
     options: { rtcpMux: boolean; strictSource: boolean }) {
     super();
     this.#core = core;
