@@ -18,6 +18,11 @@ const KAT = {
     key: 'e1f97a0d3e018be0d64fa32c06de4139', salt: '0ec675ad498afeebb6960b3aabe6',
     enc: 'c61e7a93744f39ee10734afe3ff7a087', saltOut: '30cbbc08863d8c85d49db34a9ae1', auth: 'cebe321f6ff7716b6fd4ab49af256a156d38baa4',
   },
+  // The canonical packet of libsrtp's srtp_driver (also pion's and rtpengine's), B.3 keys.
+  canonical: {
+    plain: '800f1234decafbadcafebabe' + 'ab'.repeat(16),
+    srtp: '800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb',
+  },
 } as const;
 
 function fail(what: string): never {
@@ -60,6 +65,17 @@ export function runSelfTest(core: CryptoCore): void {
   if (kdf(a, 16, a + 32, 2, b, 14) !== 0 || get(b, 14) !== KAT.kdf.saltOut) fail('kdf-salt');
   if (kdf(a, 16, a + 32, 1, b, 20) !== 0 || get(b, 20) !== KAT.kdf.auth) fail('kdf-auth');
   mem().fill(0, scratch, scratch + 12288);
+
+  const aes128 = SUITES.find((s) => s.name === 'AES_CM_128_HMAC_SHA1_80');
+  if (!aes128) fail('suite table');
+  const kat = core.createContext({ suite: aes128, direction: 'outbound', masterKey: hex(KAT.kdf.key), masterSalt: hex(KAT.kdf.salt) });
+  try {
+    core.io.set(hex(KAT.canonical.plain), 0);
+    const n = core.srtpProtect(kat, KAT.canonical.plain.length / 2);
+    if (n < 0 || toHex(core.io.subarray(0, n)) !== KAT.canonical.srtp) fail('canonical SRTP packet');
+  } finally {
+    core.destroyContext(kat);
+  }
 
   // One SRTP and one SRTCP round trip per suite through real contexts: exercises the
   // whole transform (IV, keystream, tag) on both sides.
