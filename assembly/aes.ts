@@ -5,7 +5,8 @@
 // branch on a secret. Branches and loop bounds depend only on lengths and the round count.
 //
 // Two layouts, chosen at compile time by ASC_FEATURE_SIMD (the other branch is not compiled):
-//   SIMD   : 8 blocks at once, 8 v128 planes; plane j, lane byte n, bit k = bit j of byte n of block k.
+//   SIMD   : 8 blocks at once, 8 v128 planes; plane j, lane byte n, bit k = bit j of byte n of block k
+//            (n = 4*col + row at input/output; row-major n = 4*row + col between rounds).
 //   scalar : 4 blocks at once, 8 u64 planes; plane j, bit 16*row + 4*col + k = bit j of byte
 //            (4*col + row) of block k.
 //
@@ -56,7 +57,9 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32, rkPtr: usize): i32 {
     const dst = rkPtr + <usize>(i * RK_ROUND_BYTES);
     const c: u32 = i == 0 ? 0 : 0x63; // S-box constant, folded into round keys 1..nr
     if (ASC_FEATURE_SIMD) {
-      const v = v128.xor(v128.load(src), i8x16.splat(<i8>c));
+      let v = v128.xor(v128.load(src), i8x16.splat(<i8>c));
+      // keys 1..nr-1 meet the row-major state: byte 4*row + col <- byte 4*col + row
+      if (i > 0 && i < nr) v = i8x16.swizzle(v, i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
       for (let j = 0; j < 8; j++) {
         // bit j of each byte -> 0x00 / 0xff in that byte (all 8 block lanes)
         v128.store(dst + (<usize>j << 4), i8x16.shr_s(i8x16.shl(v, <i32>(7 - j)), 7));

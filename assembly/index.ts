@@ -26,7 +26,7 @@ export { srtpKdf } from './srtp/kdf';
 // Contexts and the data path.
 export {
   coreInit, ctxCreate, ctxDestroy, ctxSetRoc, ctxGetRoc, ctxTakeEvents, ctxSetPacketCounts,
-  ctxSlotPtr, ctxSlotBytes,
+  ctxSlotPtr, ctxSlotBytes, ctxAddKey, ctxSetTxKey, ctxSetKeyLimit,
 } from './srtp/context';
 export { srtpProtect, srtpUnprotect } from './srtp/srtp';
 export { srtcpProtect, srtcpUnprotect } from './srtp/srtcp';

@@ -1,26 +1,25 @@
 // SRTP protect / unprotect (RFC 3711 §3.3), in place on a packet in linear memory.
-// Unprotect order is fixed: length → index estimate → replay check → constant-time tag
-// check → decrypt → commit ROC and replay. Nothing in the context changes before the tag
-// verifies, and an unknown SSRC gets an entry only after it does.
+// Unprotect order is fixed: length → MKI → index estimate → replay check → constant-time tag
+// check → decrypt → commit ROC, replay and (KDR) re-derived keys. Nothing in the context
+// changes before the tag verifies, and an unknown SSRC gets an entry only after it does.
 import {
   ST_BAD_CTX, ST_TOO_SHORT, ST_BAD_HEADER, ST_AUTH_FAIL, ST_KEY_EXPIRED, ST_SSRC_TABLE_FULL,
   ST_BAD_PADDING, ST_NO_ROOM, ST_INDEX_REUSE, ST_REPLAY_OLD, ST_REPLAY_DUPLICATE, ST_OK,
-  CIPHER_NULL, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
+  ST_UNKNOWN_MKI, CIPHER_NULL, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
 } from '../abi';
 import { aesCtrXor } from '../aes';
 import { hmacSha1Two } from '../hmacSha1';
 import { ctEqual, ld16be, ld32be, st32be } from '../bytes';
 import {
-  slotOf, findEntry, addEntry, ctxRingBits, entryRtpBitmap,
-  C_CIPHER, C_RTP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_SRTP_COUNT, C_SRTP_KEYS,
-  K_RK, K_SALT, K_HMAC, S_STATE, S_RTP_TOP, S_PRESET_ROC, SS_RTP_INIT, SS_ROC_PRESET,
+  slotOf, findEntry, addEntry, ctxRingBits, entryRtpBitmap, keySet, findKey, keysFor, commitKeys,
+  dropKeys, readMki, writeMki,
+  C_CIPHER, C_RTP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
+  K_RK, K_SALT, K_AUTH, KS_MKI, KS_SRTP_COUNT, KS_SRTP_LIMIT,
+  S_STATE, S_RTP_TOP, S_PRESET_ROC, SS_RTP_INIT, SS_ROC_PRESET,
 } from './context';
 import { estimateIndex } from './roc';
 import { replayCheck, replayCommit } from './replay';
 import { rtpHeaderLen, paddingOk } from './rtpHeader';
-
-const SRTP_HARD_LIMIT: u64 = <u64>1 << 48;
-const SRTP_SOFT_LIMIT: u64 = SRTP_HARD_LIMIT - (<u64>1 << 16);
 
 const IV: usize = memory.data(16, 16);
 const ROC_BUF: usize = memory.data(8, 8);
@@ -42,6 +41,11 @@ const MAC: usize = memory.data(32, 16);
 }
 export function cmIvPtr(): usize { return IV; }
 
+/** Soft limit: 2^16 packets before the hard one (half of it for tiny SDES lifetimes). */
+@inline export function softLimitOf(limit: u64): u64 {
+  return limit > (<u64>1 << 17) ? limit - (<u64>1 << 16) : limit >> 1;
+}
+
 /** Index for the sender: the same estimate as the receiver, against what this context sent. */
 @inline function senderIndex(e: usize, seq: u32): i64 {
   const state = load<u32>(e, S_STATE);
@@ -50,10 +54,10 @@ export function cmIvPtr(): usize { return IV; }
   return <i64>((roc << 16) | <u64>seq);
 }
 
-@inline function countPacket(p: usize): void {
-  const n = load<u64>(p, C_SRTP_COUNT) + 1;
-  store<u64>(p, n, C_SRTP_COUNT);
-  if (n == SRTP_SOFT_LIMIT) store<i32>(p, load<i32>(p, C_EVENTS) | EV_SRTP_SOFT_LIMIT, C_EVENTS);
+@inline function countPacket(p: usize, ks: usize): void {
+  const n = load<u64>(ks, KS_SRTP_COUNT) + 1;
+  store<u64>(ks, n, KS_SRTP_COUNT);
+  if (n == softLimitOf(load<u64>(ks, KS_SRTP_LIMIT))) store<i32>(p, load<i32>(p, C_EVENTS) | EV_SRTP_SOFT_LIMIT, C_EVENTS);
 }
 
 /** Protects the RTP packet at ptr (len bytes, cap bytes of room). Returns the new length. */
@@ -65,8 +69,10 @@ export function srtpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
   if (hdr < 0) return len < 12 ? ST_TOO_SHORT : ST_BAD_HEADER;
   if ((load<u8>(ptr) & 0x20) && !paddingOk(ptr, len, len - hdr)) return ST_BAD_PADDING;
   const tagLen = load<i32>(p, C_RTP_TAG);
-  if (len + tagLen > cap) return ST_NO_ROOM;
-  if (load<u64>(p, C_SRTP_COUNT) >= SRTP_HARD_LIMIT) return ST_KEY_EXPIRED;
+  const mkiLen = load<i32>(p, C_MKI_LEN);
+  if (len + mkiLen + tagLen > cap) return ST_NO_ROOM;
+  const ks = keySet(p, load<i32>(p, C_TX_KEY));
+  if (load<u64>(ks, KS_SRTP_COUNT) >= load<u64>(ks, KS_SRTP_LIMIT)) return ST_KEY_EXPIRED;
 
   const ssrc = ld32be(ptr + 8);
   let e = findEntry(p, ssrc);
@@ -86,19 +92,22 @@ export function srtpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
     if (rc != ST_OK) return rc;
   }
 
-  const keys = p + C_SRTP_KEYS;
+  const keys = keysFor(p, ks, index, false);
   if (load<i32>(p, C_CIPHER) != CIPHER_NULL) {
     buildCmIv(keys + K_SALT, ssrc, index);
     aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, len - hdr);
   }
+  // The MKI is not authenticated (RFC 3711 §3.1): the tag covers header, payload and ROC.
   st32be(ROC_BUF, <u32>(index >> 16));
-  hmacSha1Two(keys + K_HMAC, ptr, len, ROC_BUF, 4, MAC);
-  memory.copy(ptr + <usize>len, MAC, <usize>tagLen);
+  hmacSha1Two(keys + K_AUTH, ptr, len, ROC_BUF, 4, MAC);
+  if (mkiLen > 0) writeMki(ptr + <usize>len, mkiLen, load<u32>(ks, KS_MKI));
+  memory.copy(ptr + <usize>(len + mkiLen), MAC, <usize>tagLen);
 
+  commitKeys(p, ks, keys, index, false);
   store<u64>(e, replayCommit(entryRtpBitmap(e), ctxRingBits(), init, top, index), S_RTP_TOP);
   store<u32>(e, state | SS_RTP_INIT, S_STATE);
-  countPacket(p);
-  return len + tagLen;
+  countPacket(p, ks);
+  return len + mkiLen + tagLen;
 }
 
 /** Authenticates and decrypts the SRTP packet at ptr in place. Returns the RTP length. */
@@ -107,11 +116,17 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   if (p == 0) return ST_BAD_CTX;
   if (!inBounds(ptr, len)) return ST_NO_ROOM;
   const tagLen = load<i32>(p, C_RTP_TAG);
-  const authLen = len - tagLen;
+  const mkiLen = load<i32>(p, C_MKI_LEN);
+  const authLen = len - tagLen - mkiLen;
   if (authLen < 12) return ST_TOO_SHORT;
   const hdr = rtpHeaderLen(ptr, authLen);
   if (hdr < 0) return ST_BAD_HEADER;
-  if (load<u64>(p, C_SRTP_COUNT) >= SRTP_HARD_LIMIT) return ST_KEY_EXPIRED;
+  let ks = keySet(p, 0);
+  if (mkiLen > 0) {
+    ks = findKey(p, readMki(ptr + <usize>authLen, mkiLen));
+    if (ks == 0) return ST_UNKNOWN_MKI;
+  }
+  if (load<u64>(ks, KS_SRTP_COUNT) >= load<u64>(ks, KS_SRTP_LIMIT)) return ST_KEY_EXPIRED;
 
   const ssrc = ld32be(ptr + 8);
   const seq = ld16be(ptr + 2);
@@ -137,24 +152,25 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
     index = <u64>seq;
   }
 
-  const keys = p + C_SRTP_KEYS;
+  const keys = keysFor(p, ks, index, false);
   st32be(ROC_BUF, <u32>(index >> 16));
-  hmacSha1Two(keys + K_HMAC, ptr, authLen, ROC_BUF, 4, MAC);
-  if (!ctEqual(MAC, ptr + <usize>authLen, tagLen)) return ST_AUTH_FAIL;
+  hmacSha1Two(keys + K_AUTH, ptr, authLen, ROC_BUF, 4, MAC);
+  if (!ctEqual(MAC, ptr + <usize>(authLen + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
 
   if (load<i32>(p, C_CIPHER) != CIPHER_NULL) {
     buildCmIv(keys + K_SALT, ssrc, index);
     aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, authLen - hdr);
   }
-  if ((load<u8>(ptr) & 0x20) && !paddingOk(ptr, authLen, authLen - hdr)) return ST_BAD_PADDING;
+  if ((load<u8>(ptr) & 0x20) && !paddingOk(ptr, authLen, authLen - hdr)) { dropKeys(keys); return ST_BAD_PADDING; }
 
   let entry = e;
   if (entry == 0) {
     entry = addEntry(p, ssrc);
-    if (entry == 0) return ST_SSRC_TABLE_FULL;
+    if (entry == 0) { dropKeys(keys); return ST_SSRC_TABLE_FULL; }
   }
+  commitKeys(p, ks, keys, index, false);
   store<u64>(entry, replayCommit(entryRtpBitmap(entry), ctxRingBits(), init, top, index), S_RTP_TOP);
   store<u32>(entry, load<u32>(entry, S_STATE) | SS_RTP_INIT, S_STATE);
-  countPacket(p);
+  countPacket(p, ks);
   return authLen;
 }

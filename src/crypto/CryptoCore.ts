@@ -18,6 +18,8 @@ export interface CryptoCoreOptions {
   maxContexts?: number;
   /** SSRCs one context can track. Default 8. */
   maxSsrcsPerContext?: number;
+  /** Master keys one context can hold (MKI re-keying). Default 2. */
+  maxKeysPerContext?: number;
   /** Largest replay window any context of this instance may use; rounded up to a power of
    *  two, 64..32768. Default 1024. Memory per slot grows with it. */
   maxReplayWindow?: number;
@@ -36,8 +38,12 @@ export interface ContextParams {
   masterSalt: Uint8Array;
   /** Replay window in packets, 64..maxReplayWindow. Default 1024 (or the instance max if smaller). */
   replayWindow?: number;
-  /** Key derivation rate exponent: 0 means derive once (the only value supported yet). */
+  /** SDES KDR=n: re-derive session keys every 2^n packets (0..24). Undefined: derive once. */
   kdr?: number;
+  /** MKI carried on the wire: its length in bytes (1..4) and this key's value. */
+  mki?: { length: number; value: number };
+  /** Packets this master key may protect (SDES lifetime); capped at the suite's limits. */
+  lifetime?: bigint;
   insecureAllowNullCipher?: boolean;
   insecureAllowUnencryptedSrtcp?: boolean;
   insecureAllowRepeatTx?: boolean;
@@ -53,9 +59,12 @@ interface CoreExports {
   ioRingPtr(): number;
   keyInPtr(): number;
   simdBuild(): number;
-  coreInit(contexts: number, ssrcs: number, windowBits: number): number;
+  coreInit(contexts: number, ssrcs: number, windowBits: number, keys: number): number;
   ctxCreate(cipher: number, keyPtr: number, keyLen: number, saltPtr: number, saltLen: number,
-    rtpTag: number, rtcpTag: number, window: number, flags: number, kdr: number): number;
+    rtpTag: number, rtcpTag: number, window: number, flags: number, kdrLog2: number, mkiLen: number, mki: number): number;
+  ctxAddKey(h: number, keyPtr: number, saltPtr: number, mki: number): number;
+  ctxSetTxKey(h: number, mki: number): number;
+  ctxSetKeyLimit(h: number, mki: number, srtp: bigint, srtcp: bigint): number;
   ctxDestroy(h: number): number;
   ctxSetRoc(h: number, ssrc: number, roc: number): number;
   ctxGetRoc(h: number, ssrc: number): bigint;
@@ -171,7 +180,7 @@ export class CryptoCore {
     });
     const x = instance.exports as unknown as CoreExports;
     checkAbi(x);
-    const st = x.coreInit(maxContexts, ssrcs, ring);
+    const st = x.coreInit(maxContexts, ssrcs, ring, options.maxKeysPerContext ?? 2);
     if (st !== Status.OK) throw new SrtpError(st, 'coreInit');
     const core = new CryptoCore(x, build, debug, maxContexts, ring);
     runSelfTest(core);
@@ -204,16 +213,44 @@ export class CryptoCore {
     if (p.insecureAllowNullCipher) flags |= FLAG_ALLOW_NULL_CIPHER;
     if (p.insecureAllowUnencryptedSrtcp) flags |= FLAG_ALLOW_UNENCRYPTED_SRTCP;
     if (p.insecureAllowRepeatTx) flags |= FLAG_ALLOW_REPEAT_TX;
+    const kdr = p.kdr ?? -1;
+    if (!Number.isInteger(kdr) || kdr < -1 || kdr > 24) throw new RelayError('E_BAD_REQUEST', 'KDR out of range', { kdr });
     this.#keyIn.set(p.masterKey, 0);
     this.#keyIn.set(p.masterSalt, 32);
     const keyPtr = this.#keyIn.byteOffset;
     // ctxCreate wipes the key area itself; fill again in case of an early return.
     const h = this.#x.ctxCreate(suite.cipher, keyPtr, suite.keyLen, keyPtr + 32, suite.saltLen,
-      suite.rtpTagLen, suite.rtcpTagLen, window, flags, p.kdr ?? 0);
+      suite.rtpTagLen, suite.rtcpTagLen, window, flags, kdr, p.mki?.length ?? 0, (p.mki?.value ?? 0) >>> 0);
     this.#keyIn.fill(0);
     if (h < 0) throw new SrtpError(h, `createContext ${suite.name}`);
     this.#live.add(h);
+    if (p.lifetime !== undefined) this.setKeyLimit(h, p.mki?.value ?? 0, p.lifetime);
     return h;
+  }
+
+  /** Adds a master key selected by MKI (the context must have been created with an MKI). */
+  addKey(h: number, suite: CryptoSuite, masterKey: Uint8Array, masterSalt: Uint8Array, mki: number, lifetime?: bigint): void {
+    if (masterKey.length !== suite.keyLen || masterSalt.length !== suite.saltLen) {
+      throw new RelayError('E_BAD_REQUEST', 'master key or salt length does not match the suite', { suite: suite.name });
+    }
+    this.#keyIn.set(masterKey, 0);
+    this.#keyIn.set(masterSalt, 32);
+    const st = this.#x.ctxAddKey(h, this.#keyIn.byteOffset, this.#keyIn.byteOffset + 32, mki >>> 0);
+    this.#keyIn.fill(0);
+    if (st < 0) throw new SrtpError(st, 'addKey');
+    if (lifetime !== undefined) this.setKeyLimit(h, mki, lifetime);
+  }
+
+  /** Switches the key protect uses to the one with this MKI. */
+  setTxKey(h: number, mki: number): void {
+    const st = this.#x.ctxSetTxKey(h, mki >>> 0);
+    if (st < 0) throw new SrtpError(st, 'setTxKey');
+  }
+
+  /** Caps a key's SRTP and SRTCP packet counts (an SDES lifetime). */
+  setKeyLimit(h: number, mki: number, lifetime: bigint): void {
+    const st = this.#x.ctxSetKeyLimit(h, mki >>> 0, lifetime, lifetime);
+    if (st < 0) throw new SrtpError(st, 'setKeyLimit');
   }
 
   /** Zeroes the context's keys and state; idempotent. */

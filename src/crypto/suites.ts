@@ -7,6 +7,8 @@ export type SuiteName =
   | 'AES_CM_128_HMAC_SHA1_32'
   | 'AES_256_CM_HMAC_SHA1_80'
   | 'AES_256_CM_HMAC_SHA1_32'
+  | 'AES_192_CM_HMAC_SHA1_80'
+  | 'AES_192_CM_HMAC_SHA1_32'
   | 'NULL_HMAC_SHA1_80'
   | 'NULL_HMAC_SHA1_32';
 
@@ -48,6 +50,8 @@ function suite(s: Omit<CryptoSuite, 'maxSrtpPackets' | 'maxSrtcpPackets'>): Cryp
 export const SUITES: readonly CryptoSuite[] = Object.freeze([
   suite({ name: 'AES_256_CM_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 32, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 60, encrypts: true }),
   suite({ name: 'AES_256_CM_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 32, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 50, encrypts: true }),
+  suite({ name: 'AES_192_CM_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 24, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 55, encrypts: true }),
+  suite({ name: 'AES_192_CM_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 24, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 45, encrypts: true }),
   suite({ name: 'AES_CM_128_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 16, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: 0x0001, dtlsName: 'SRTP_AES128_CM_SHA1_80', rank: 40, encrypts: true }),
   suite({ name: 'AES_CM_128_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 16, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: 0x0002, dtlsName: 'SRTP_AES128_CM_SHA1_32', rank: 30, encrypts: true }),
   suite({ name: 'NULL_HMAC_SHA1_80', cipher: CIPHER_NULL, keyLen: 16, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: 0x0005, dtlsName: 'SRTP_NULL_SHA1_80', rank: 2, encrypts: false }),
