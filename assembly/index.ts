@@ -20,6 +20,8 @@ export function testScratchPtr(): usize { return TEST_SCRATCH_PTR; }
 /** 1 when this build uses WASM SIMD. */
 export function simdBuild(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
 
+// GHASH for AES-GCM (RFC 7714); see assembly/ghash.ts.
+export { GHASH_KEY_BYTES, ghashSetKey, ghashInit, ghashUpdate, ghashLengths } from './ghash';
 export { HMAC_STATE_BYTES, hmacSha1Init, hmacSha1Compute, sha1Digest } from './hmacSha1';
 export { srtpKdf } from './srtp/kdf';
 

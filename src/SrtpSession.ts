@@ -20,6 +20,12 @@ export interface SrtpSessionOptions {
   insecureAllowNullCipher?: boolean;
   /** Accept SRTCP with the E flag clear. Default false. */
   insecureAllowUnencryptedSrtcp?: boolean;
+  /** Carry an MKI of `length` bytes (1..4); this first key's value is `value`. Default: no MKI. */
+  mki?: { length: number; value: number };
+  /** SDES KDR=n: re-derive session keys every 2^n packets. Default: derive once. */
+  kdr?: number;
+  /** Packets the master key may protect (SDES lifetime). Default: the suite's limit. */
+  lifetime?: bigint;
   /** Use this core instead of the shared pool (the relay passes its worker's core). */
   core?: CryptoCore;
 }
@@ -62,6 +68,20 @@ export class SrtpSession extends EventEmitter<SrtpSessionEvents> {
   unprotectRtpInPlace(buf: Uint8Array, len: number): number { return this.#inPlace(buf, len, 'unprotectRtp'); }
   protectRtcpInPlace(buf: Uint8Array, len: number): number { return this.#inPlace(buf, len, 'protectRtcp'); }
   unprotectRtcpInPlace(buf: Uint8Array, len: number): number { return this.#inPlace(buf, len, 'unprotectRtcp'); }
+
+  /** Adds a master key with its MKI (the session must have been created with `mki`).
+   *  Receivers accept it at once; protect keeps using the current key until useKey(). */
+  addKey(masterKey: Uint8Array, masterSalt: Uint8Array, mki: number, lifetime?: bigint): void {
+    this.#check();
+    this.#core.addKey(this.#out, this.suite, masterKey, masterSalt, mki, lifetime);
+    this.#core.addKey(this.#in, this.suite, masterKey, masterSalt, mki, lifetime);
+  }
+
+  /** Protect with the key whose MKI is `mki` from now on. */
+  useKey(mki: number): void {
+    this.#check();
+    this.#core.setTxKey(this.#out, mki);
+  }
 
   /** Sets the rollover counter for ssrc on both sides (RFC 3711 §3.3.1, out-of-band ROC). */
   setRoc(ssrc: number, roc: number): void {
@@ -176,6 +196,9 @@ export function createSrtpSessionSync(options: SrtpSessionOptions): SrtpSession 
     suite, masterKey: options.masterKey, masterSalt: options.masterSalt, replayWindow: window,
     insecureAllowNullCipher: options.insecureAllowNullCipher ?? false,
     insecureAllowUnencryptedSrtcp: options.insecureAllowUnencryptedSrtcp ?? false,
+    ...(options.mki ? { mki: options.mki } : {}),
+    ...(options.kdr !== undefined ? { kdr: options.kdr } : {}),
+    ...(options.lifetime !== undefined ? { lifetime: options.lifetime } : {}),
   };
   const out = core.createContext({ ...params, direction: 'outbound' });
   let inb: number;
