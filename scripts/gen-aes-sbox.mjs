@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 const args = process.argv.slice(2);
 const TRIES = Number(args[args.indexOf('--tries') + 1] || 0) || 400;
 const CHECK_ONLY = args.includes('--check');
+const BP_MAX_INPUTS = Number(args[args.indexOf('--bp') + 1] || 0) || 18;
 
 // ---------- GF(2^8) with the AES polynomial x^8 + x^4 + x^3 + x + 1 ----------
 function gmul(a, b) {
@@ -112,6 +113,56 @@ function paar(nextId, targets, rnd) {
   }
   return { ops, out: rows.map((r) => { if (r.size !== 1) throw new Error('empty target'); return [...r][0]; }), nextId };
 }
+// Boyar-Peralta's shortest-linear-program heuristic: grow a base of signals one XOR at a time,
+// choosing the pair sum that minimises the summed distance of the targets from the base (ties:
+// largest Euclidean norm, then random). Distances come from a BFS over the span of the inputs,
+// so this is used when there are at most ~20 inputs; Paar's greedy otherwise.
+function bpSlp(nextId, nIn, targets, rnd) {
+  const size = 1 << nIn;
+  const base = []; // {v, id}
+  for (let i = 0; i < nIn; i++) base.push({ v: 1 << i, id: i });
+  const inBase = new Map(base.map((b) => [b.v, b.id]));
+  const D = new Uint8Array(size);
+  const queue = new Int32Array(size);
+  const ops = [];
+  const bfs = () => {
+    D.fill(255); D[0] = 0; queue[0] = 0;
+    let head = 0, tail = 1;
+    while (head < tail) {
+      const v = queue[head++], d = D[v] + 1;
+      for (const b of base) { const w = v ^ b.v; if (D[w] === 255) { D[w] = d; queue[tail++] = w; } }
+    }
+  };
+  const add = (a, b) => {
+    const v = a.v ^ b.v, id = nextId++;
+    ops.push([id, a.id, b.id]);
+    base.push({ v, id });
+    inBase.set(v, id);
+  };
+  for (;;) {
+    const todo = targets.filter((t) => !inBase.has(t));
+    if (!todo.length) break;
+    bfs();
+    // a target that is the sum of two base signals is taken at once
+    let direct = null;
+    for (const t of todo) if (D[t] === 2) {
+      for (const a of base) { const bid = inBase.get(t ^ a.v); if (bid !== undefined) { direct = [a, base.find((x) => x.id === bid)]; break; } }
+      if (direct) break;
+    }
+    if (direct) { add(direct[0], direct[1]); continue; }
+    let best = null, bestSum = Infinity, bestNorm = -1, ties = 0;
+    for (let i = 0; i < base.length; i++) for (let j = i + 1; j < base.length; j++) {
+      const sv = base[i].v ^ base[j].v;
+      if (inBase.has(sv)) continue;
+      let sum = 0, norm = 0;
+      for (const t of todo) { const d = Math.min(D[t] - 1, D[t ^ sv]); sum += d; norm += d * d; }
+      if (sum < bestSum || (sum === bestSum && norm > bestNorm)) { best = [i, j]; bestSum = sum; bestNorm = norm; ties = 1; }
+      else if (sum === bestSum && norm === bestNorm && rnd() * ++ties < 1) best = [i, j];
+    }
+    add(base[best[0]], base[best[1]]);
+  }
+  return { ops, out: targets.map((t) => inBase.get(t)), nextId };
+}
 function mulberry(seed) { return () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
 
 // ---------- circuit construction for one tower ----------
@@ -147,7 +198,13 @@ function build(tw, seed) {
       if (c === null) throw new Error('target not in span');
       return maskToList(c).map((k) => inputs[k]);
     });
-    const r = paar(nextId, tl, rnd);
+    let r;
+    if (inputs.length <= BP_MAX_INPUTS) {
+      // renumber: local input k <-> inputs[k]; ops get fresh ids
+      const local = bpSlp(nextId, inputs.length, tl.map((list) => list.reduce((m, id) => m | (1 << inputs.indexOf(id)), 0)), rnd);
+      const map = (id) => (id < inputs.length && id < nextId ? inputs[id] : id);
+      r = { ops: local.ops.map(([d, a, b]) => [d, map(a), map(b)]), out: local.out.map(map), nextId: local.nextId };
+    } else r = paar(nextId, tl, rnd);
     for (const [d, a, b] of r.ops) { gates.push({ op: 'xor', dst: d, a, b }); sig[d] = sig[a] ^ sig[b]; }
     nextId = r.nextId;
     return r.out;
@@ -190,30 +247,31 @@ function build(tw, seed) {
   // d = ah*al + dLin : products of matching forms
   const P = TH.map((h, k) => addAnd(h, TL[k]));
   const dF = (x) => to16.get(gmul(ahF(x), alF(x))) ^ dLin(x);
-  const dBits = addLinear([0, 1, 2, 3].map((b) => tt((x) => bit(dF(x), b))), [...P, ...DL]);
-  // GF(16) inversion of d (4 bits 2g+e) with the GF(4) tower: d = dh*Z4 + dl*Z
-  // forms of dh, dl over GF(4): {e1, e0, e1^e0}
+  // GF(16) inversion of d (4 bits 2g+e) with the GF(4) tower: d = dh*Z4 + dl*Z.
+  // Karatsuba forms over GF(4): {e1, e0, e1^e0}; the forms of dh and dl are computed straight
+  // from the products P and DL (d itself is never formed).
   const g4forms = [[1], [0], [0, 1]];
   const d16 = (x) => dF(x); // 4-bit coordinate
-  const dhForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), 2 + e), 0))), dBits);
-  const dlForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), e), 0))), dBits);
+  const dForms = addLinear([
+    ...g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), 2 + e), 0))),
+    ...g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), e), 0))),
+  ], [...P, ...DL]);
+  const dhForms = dForms.slice(0, 3), dlForms = dForms.slice(3, 6);
   const Q = dhForms.map((h, k) => addAnd(h, dlForms[k]));
   const sub4 = (c2) => (c2 & 1 ? W : 0) ^ (c2 & 2 ? W2 : 0);
   const to4 = new Map(); for (let c = 0; c < 4; c++) to4.set(sub4(c), c);
   const dhF = (x) => sub4((d16(x) >> 2) & 3), dlF = (x) => sub4(d16(x) & 3);
   const eF = (x) => { const h = dhF(x), l = dlF(x), s = h ^ l; return gmul(h, l) ^ gmul(tw.Nn, gmul(s, s)); };
-  const eBits = addLinear([0, 1].map((b) => tt((x) => bit(to4.get(eF(x)), b))), [...Q, ...dBits]);
   const eiF = (x) => { const e = eF(x); return gmul(e, e); }; // e^-1 = e^2 in GF(4)
-  const eiForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(to4.get(eiF(x)), e), 0))), eBits);
+  const eiForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(to4.get(eiF(x)), e), 0))), [...Q, ...dForms]);
   const Rh = eiForms.map((e, k) => addAnd(e, dlForms[k])); // e^-1 * dl -> coefficient of Z4
   const Rl = eiForms.map((e, k) => addAnd(e, dhForms[k])); // e^-1 * dh -> coefficient of Z
   const diF = (x) => to16.get(ginv(sub16(d16(x))));
   for (let x = 0; x < 256; x++) {
     const h = dhF(x), l = dlF(x), ei = eiF(x);
-    if ((sub4(to4.get(gmul(ei, l))) !== gmul(ei, l)) || (gmul(gmul(ei, l), Z4) ^ gmul(gmul(ei, h), Z)) !== ginv(sub16(d16(x)))) throw new Error('GF16 inversion formula');
+    if ((gmul(gmul(ei, l), Z4) ^ gmul(gmul(ei, h), Z)) !== ginv(sub16(d16(x)))) throw new Error('GF16 inversion formula');
   }
-  const diBits = addLinear([0, 1, 2, 3].map((b) => tt((x) => bit(diF(x), b))), [...Rh, ...Rl]);
-  const diForms = addLinear(forms.map((_, k) => tt((x) => form(k, diF(x)))), diBits);
+  const diForms = addLinear(forms.map((_, k) => tt((x) => form(k, diF(x)))), [...Rh, ...Rl]);
   const Uh = diForms.map((f, k) => addAnd(f, TL[k])); // d^-1 * al -> new ah
   const Ul = diForms.map((f, k) => addAnd(f, TH[k])); // d^-1 * ah -> new al
   const outs = addLinear([0, 1, 2, 3, 4, 5, 6, 7].map((b) => tt((x) => bit(SBOX[x] ^ 0x63, b))), [...Uh, ...Ul]);
@@ -229,10 +287,16 @@ function simulate(gates, outs, x) {
   for (let b = 0; b < 8; b++) y |= v[outs[b]] << b;
   return y;
 }
+// Default: the tower and seed found best by `--search` (all towers x --tries seeds); quick and
+// deterministic. The circuit is re-verified below either way.
+const SEARCH = args.includes('--search');
+const DEFAULT = { Nn: 188, nu: 236, seed: 1 };
 let best = null;
 for (const tw of towers()) {
-  for (let s = 1; s <= TRIES; s++) {
+  if (!SEARCH && (tw.Nn !== DEFAULT.Nn || tw.nu !== DEFAULT.nu)) continue;
+  for (let s = SEARCH ? 1 : DEFAULT.seed; s <= (SEARCH ? TRIES : DEFAULT.seed); s++) {
     const c = build(tw, s);
+    if (SEARCH) console.log(`N=${tw.Nn} nu=${tw.nu} seed=${s}: ${c.gates.length} gates`);
     if (!best || c.gates.length < best.gates.length) best = { ...c, tw, seed: s };
   }
 }
@@ -241,33 +305,72 @@ const nXor = best.gates.filter((g) => g.op === 'xor').length, nAnd = best.gates.
 console.log(`S-box circuit: ${best.gates.length} gates (${nXor} XOR, ${nAnd} AND); tower N=${best.tw.Nn} nu=${best.tw.nu} seed=${best.seed}`);
 if (CHECK_ONLY) process.exit(0);
 
-// ---------- register-friendly order: emit each gate as late as possible ----------
-// (a simple list schedule: repeatedly emit the ready gate that frees the most live signals)
-function schedule(gates, outs) {
-  const users = new Map();
-  for (const g of gates) for (const s of [g.a, g.b]) users.set(s, (users.get(s) || 0) + 1);
-  for (const o of outs) users.set(o, (users.get(o) || 0) + 1000);
-  const ready = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
-  const pending = new Set(gates);
-  const order = [];
-  const live = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
-  while (pending.size) {
-    let bestG = null, bestScore = -1e9;
-    for (const g of pending) {
-      if (!ready.has(g.a) || !ready.has(g.b)) continue;
-      let score = -1; // the new signal becomes live
-      for (const s of new Set([g.a, g.b])) if (users.get(s) === 1) score += 1;
-      if (score > bestScore) { bestScore = score; bestG = g; }
-    }
-    pending.delete(bestG);
-    order.push(bestG);
-    for (const s of [bestG.a, bestG.b]) users.set(s, users.get(s) - 1);
-    ready.add(bestG.dst);
-    live.add(bestG.dst);
-  }
-  return order;
+// ---------- register-friendly order ----------
+// V8 allocates the v128 temporaries to 16 XMM registers (one is its scratch, one or two hold
+// the ShiftRows mask), so the gate order decides how much spills. Randomised list schedules are
+// scored by simulating Belady's eviction with REGS registers (a reload or a first spill store
+// costs 1); the cheapest is emitted.
+const REGS = Number(args[args.indexOf('--regs') + 1] || 0) || 13;
+function spillCost(order, outs, regsN) {
+  const uses = new Map();
+  order.forEach((g, i) => { for (const s of [g.a, g.b]) { if (!uses.has(s)) uses.set(s, []); uses.get(s).push(i); } });
+  for (const o of outs) { if (!uses.has(o)) uses.set(o, []); uses.get(o).push(order.length); }
+  const ptr = new Map();
+  const nextUse = (v, i) => { const u = uses.get(v) || []; let k = ptr.get(v) || 0; while (k < u.length && u[k] < i) k++; ptr.set(v, k); return k < u.length ? u[k] : Infinity; };
+  const regs = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+  const stored = new Set();
+  let cost = 0;
+  const makeRoom = (i, keep) => {
+    if (regs.size < regsN) return;
+    let victim = -1, far = -1;
+    for (const v of regs) { if (keep.includes(v)) continue; const n = nextUse(v, i); if (n > far) { far = n; victim = v; } }
+    regs.delete(victim);
+    if (far !== Infinity && !stored.has(victim)) { stored.add(victim); cost++; }
+  };
+  order.forEach((g, i) => {
+    for (const s of [g.a, g.b]) if (!regs.has(s)) { makeRoom(i, [g.a, g.b]); regs.add(s); cost++; }
+    for (const s of [g.a, g.b]) if (nextUse(s, i + 1) === Infinity) regs.delete(s);
+    makeRoom(i + 1, []);
+    regs.add(g.dst);
+  });
+  return cost;
 }
-const ordered = schedule(best.gates, best.outs);
+function schedule(gates, outs, tries) {
+  const rnd = mulberry(12345);
+  const consumers = new Map();
+  for (const g of gates) for (const s of [g.a, g.b]) { if (!consumers.has(s)) consumers.set(s, []); consumers.get(s).push(g); }
+  let bestOrder = null, bestCost = Infinity;
+  for (let t = 0; t < tries; t++) {
+    const wFree = rnd() * 4, wRecent = rnd() * 2, wNoise = rnd();
+    const remaining = new Map();
+    for (const [s, list] of consumers) remaining.set(s, list.length + (outs.includes(s) ? 1 : 0));
+    const ready = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+    const defined = new Map([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0]]);
+    const pending = new Set(gates);
+    const order = [];
+    while (pending.size) {
+      let bg = null, bs = -Infinity;
+      for (const g of pending) {
+        if (!ready.has(g.a) || !ready.has(g.b)) continue;
+        let sc = -1;
+        for (const x of new Set([g.a, g.b])) if (remaining.get(x) === (g.a === g.b ? 2 : 1)) sc += wFree;
+        sc += wRecent * (defined.get(g.a) + defined.get(g.b)) / (2 * (order.length + 1));
+        sc += wNoise * rnd();
+        if (sc > bs) { bs = sc; bg = g; }
+      }
+      pending.delete(bg);
+      order.push(bg);
+      for (const x of [bg.a, bg.b]) remaining.set(x, remaining.get(x) - 1);
+      ready.add(bg.dst);
+      defined.set(bg.dst, order.length);
+    }
+    const c = spillCost(order, outs, REGS);
+    if (c < bestCost) { bestCost = c; bestOrder = order; }
+  }
+  console.log(`schedule: simulated spill cost ${bestCost} with ${REGS} registers`);
+  return bestOrder;
+}
+const ordered = schedule(best.gates, best.outs, Number(args[args.indexOf('--sched') + 1] || 0) || 3000);
 
 // ---------- emit AssemblyScript ----------
 function sboxCode(ty, inName, outName, indent) {
@@ -282,46 +385,61 @@ function sboxCode(ty, inName, outName, indent) {
   return lines.join('\n');
 }
 
-// AES state byte n = 4*col + row.
-// v128 layout: plane j, lane byte n, bit k = bit j of state byte n of block k (8 blocks).
-const SR = [];
-for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) SR.push(4 * ((c + r) % 4) + r);
-const ROT8 = []; // row r+1 of the same column
-for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) ROT8.push(4 * c + ((r + 1) % 4));
-const ROT16 = [];
-for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) ROT16.push(4 * c + ((r + 2) % 4));
-const SR_ROT8 = ROT8.map((i) => SR[i]);
-const shuf = (v, idx) => `i8x16.shuffle(${v}, ${v}, ${idx.join(', ')})`;
+// AES state byte n = 4*col + row (column-major, as in memory).
+// v128 layout: plane j, lane byte b, bit k = bit j of one state byte of block k. The packed input
+// and the output are column-major (b = 4*col + row); between rounds the state is kept row-major
+// (b = 4*row + col) so that "the next row of the same column" is a 32-bit lane rotation
+// (i32x4.shuffle -> pshufd with an immediate). ShiftRows is one i8x16.swizzle by a constant
+// (V8 keeps the mask in a register and emits a bare pshufb); round 1 also converts column-major
+// to row-major and the last round converts back, so no extra permutation is needed.
+const SR_RR = [], SR_CR = [], SR_RC = [];
+for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) {
+  SR_RR[4 * r + c] = 4 * r + ((c + r) % 4);
+  SR_CR[4 * r + c] = 4 * ((c + r) % 4) + r;
+  SR_RC[4 * c + r] = 4 * r + ((c + r) % 4);
+}
+const swz = (v, idx) => `i8x16.swizzle(${v}, i8x16(${idx.join(', ')}))`;
 // xtime on bit planes (x^8 = x^4 + x^3 + x + 1): out_j = t_{j-1} (+ t7 for j in 0,1,3,4)
 const xt = (t, j) => {
   if (j === 0) return `${t}7`;
   return [1, 3, 4].includes(j) ? [`${t}${j - 1}`, `${t}7`] : `${t}${j - 1}`;
 };
 
-function v128Rounds() {
-  const L = [];
-  L.push(`/** Encrypts the 8 bitsliced blocks (8 planes of 16 bytes at st) in place with nr rounds of`);
-  L.push(` *  bitsliced round keys at rk (128 bytes per round key, 0x63 folded into keys 1..nr). */`);
-  L.push(`export function bsEncryptV128(rk: usize, nr: i32, st: usize): void {`);
-  for (let j = 0; j < 8; j++) L.push(`  let s${j} = v128.xor(v128.load(st, ${16 * j}), v128.load(rk, ${16 * j}));`);
-  for (let j = 0; j < 8; j++) L.push(`  let o${j}: v128;`);
-  L.push(`  for (let r = 1; ; r++) {`);
-  L.push(`    rk += 128;`);
-  L.push(sboxCode('v128', 's', 'o', '    '));
-  L.push(`    if (r == nr) {`);
-  for (let j = 0; j < 8; j++) L.push(`      s${j} = v128.xor(${shuf(`o${j}`, SR)}, v128.load(rk, ${16 * j}));`);
-  L.push(`      break;`);
-  L.push(`    }`);
-  L.push(`    // ShiftRows, then MixColumns: out = 2*(y ^ y1) ^ y1 ^ rot16(y ^ y1), y1 = next row of y`);
+/** ShiftRows (by the given swizzle) + MixColumns + AddRoundKey, v128, o -> s. */
+function mixV128(L, mask, indent) {
+  L.push(`${indent}// ShiftRows; MixColumns: out = 2*(y ^ y1) ^ y1 ^ rot2(y ^ y1), y1 = next row`);
   for (let j = 0; j < 8; j++) {
-    L.push(`    const y1_${j} = ${shuf(`o${j}`, SR_ROT8)};`);
-    L.push(`    const m${j} = v128.xor(${shuf(`o${j}`, SR)}, y1_${j});`);
+    L.push(`${indent}const y${j} = ${swz(`o${j}`, mask)};`);
+    L.push(`${indent}const n${j} = i32x4.shuffle(y${j}, y${j}, 1, 2, 3, 0);`);
+    L.push(`${indent}const m${j} = v128.xor(y${j}, n${j});`);
   }
   for (let j = 0; j < 8; j++) {
     const x = xt('m', j);
     const xe = Array.isArray(x) ? `v128.xor(${x[0]}, ${x[1]})` : x;
-    L.push(`    s${j} = v128.xor(v128.xor(${xe}, y1_${j}), v128.xor(${shuf(`m${j}`, ROT16)}, v128.load(rk, ${16 * j})));`);
+    L.push(`${indent}s${j} = v128.xor(v128.xor(${xe}, n${j}), v128.xor(i32x4.shuffle(m${j}, m${j}, 2, 3, 0, 1), v128.load(rk, ${16 * j})));`);
   }
+}
+
+function v128Rounds() {
+  const L = [];
+  L.push(`/** Encrypts the 8 bitsliced blocks (8 planes of 16 bytes at st, column-major) in place with nr`);
+  L.push(` *  rounds of bitsliced round keys at rk (128 bytes per round key; keys 1..nr-1 row-major). */`);
+  L.push(`export function bsEncryptV128(rk: usize, nr: i32, st: usize): void {`);
+  for (let j = 0; j < 8; j++) L.push(`  let s${j} = v128.xor(v128.load(st, ${16 * j}), v128.load(rk, ${16 * j}));`);
+  for (let j = 0; j < 8; j++) L.push(`  let o${j}: v128;`);
+  L.push(`  {`);
+  L.push(`    rk += 128;`);
+  L.push(sboxCode('v128', 's', 'o', '    '));
+  mixV128(L, SR_CR, '    ');
+  L.push(`  }`);
+  L.push(`  for (let r = 2; ; r++) {`);
+  L.push(`    rk += 128;`);
+  L.push(sboxCode('v128', 's', 'o', '    '));
+  L.push(`    if (r == nr) {`);
+  for (let j = 0; j < 8; j++) L.push(`      s${j} = v128.xor(${swz(`o${j}`, SR_RC)}, v128.load(rk, ${16 * j}));`);
+  L.push(`      break;`);
+  L.push(`    }`);
+  mixV128(L, SR_RR, '    ');
   L.push(`  }`);
   for (let j = 0; j < 8; j++) L.push(`  v128.store(st, s${j}, ${16 * j});`);
   L.push(`}`);
