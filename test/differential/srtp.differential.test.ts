@@ -3,9 +3,9 @@
 // SRTCP is compared at the index srtpgate chose (read from its trailer).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CryptoCore, createSrtpSession, SrtpError, type CoreBuild, type SrtpSession, type SuiteName } from '../../src/index.ts';
+import { CryptoCore, SUITES, createSrtpSession, SrtpError, type CoreBuild, type SrtpSession, type SuiteName } from '../../src/index.ts';
 import {
-  REF_SUITES, REF_SUITE_NAMES, RefSrtpContext, buildRtcp, buildRtp, srtcpTrailer, toHex,
+  RefSrtpContext, buildRtcp, buildRtp, refSuite, srtcpTrailer, toHex,
 } from '../reference/refSrtp.ts';
 
 const SEED = Number(process.env.SRTP_DIFF_SEED ?? 0x5eed5);
@@ -40,14 +40,21 @@ function randomRtcp(r: Rng, ssrc: number): Uint8Array {
 }
 
 function material(r: Rng, suite: SuiteName): { masterKey: Uint8Array; masterSalt: Uint8Array } {
-  return { masterKey: r.bytes(REF_SUITES[suite].keyLen), masterSalt: r.bytes(14) };
+  return { masterKey: r.bytes(refSuite(suite).keyLen), masterSalt: r.bytes(14) };
 }
 
-async function gateSession(suite: SuiteName, m: { masterKey: Uint8Array; masterSalt: Uint8Array }, extra: { insecureAllowUnencryptedSrtcp?: boolean; core?: CryptoCore } = {}): Promise<SrtpSession> {
+interface GateExtra {
+  insecureAllowUnencryptedSrtcp?: boolean;
+  core?: CryptoCore;
+  kdr?: number;
+  mki?: { length: number; value: number };
+}
+
+async function gateSession(suite: SuiteName, m: { masterKey: Uint8Array; masterSalt: Uint8Array }, extra: GateExtra = {}): Promise<SrtpSession> {
   // The session may wipe or keep our arrays; hand it copies.
   return createSrtpSession({
     suite, masterKey: m.masterKey.slice(), masterSalt: m.masterSalt.slice(),
-    insecureAllowNullCipher: !REF_SUITES[suite].cipher.startsWith('AES'), ...extra,
+    insecureAllowNullCipher: !refSuite(suite).cipher.startsWith('AES'), ...extra,
   });
 }
 
@@ -55,9 +62,12 @@ function codeOf(f: () => unknown): string {
   try { f(); return 'ok'; } catch (e) { return e instanceof SrtpError ? e.code : `not an SrtpError: ${String(e)}`; }
 }
 
+/** Every suite srtpgate's table offers; the reference must know each (refSuite throws otherwise). */
+const SUITE_NAMES: SuiteName[] = SUITES.map((s) => s.name);
+
 const describeInput = (p: Uint8Array) => `${p.length} B, first bytes ${toHex(p.subarray(0, 16))}`;
 
-for (const suite of REF_SUITE_NAMES) {
+for (const suite of SUITE_NAMES) {
   describe(`differential vs reference, ${suite}`, () => {
     test('SRTP: random packets on several streams, protect byte-identical, each unprotects the other', async () => {
       const r = prng(SEED ^ suite.length * 7919);
@@ -166,8 +176,8 @@ for (const suite of REF_SUITE_NAMES) {
           const p = randomRtcp(r, ssrc);
           const ctx = `seed ${SEED} rtcp ${i} ssrc ${ssrc}: ${describeInput(p)}`;
           const got = gate.protectRtcp(p);
-          const { index, encrypted } = srtcpTrailer(got, REF_SUITES[suite].rtcpTagLen);
-          assert.equal(encrypted, REF_SUITES[suite].cipher === 'AES_CM', `E flag, ${ctx}`);
+          const { index, encrypted } = srtcpTrailer(got, refSuite(suite).rtcpTagLen);
+          assert.equal(encrypted, refSuite(suite).cipher === 'AES_CM', `E flag, ${ctx}`);
           const prev = lastIndex.get(ssrc);
           if (prev !== undefined) assert.equal(index, prev + 1, `SRTCP index must count up per SSRC, ${ctx}`);
           lastIndex.set(ssrc, index);
@@ -199,7 +209,49 @@ for (const suite of REF_SUITE_NAMES) {
       }
     });
 
-    if (REF_SUITES[suite].cipher === 'AES_CM') {
+    test('KDR and MKI: SRTP and SRTCP byte-identical to the reference, both ways', async () => {
+      const configs: Array<{ kdr?: number; mkiLen?: number }> = [
+        { kdr: 0 }, { kdr: 3, mkiLen: 1 }, { kdr: 16, mkiLen: 4 }, { kdr: 24 }, { mkiLen: 2 }, { mkiLen: 3, kdr: 1 },
+      ];
+      for (const [ci, cfg] of configs.entries()) {
+        const r = prng(SEED + 6 + ci);
+        const m = material(r, suite);
+        const mkiValue = cfg.mkiLen === undefined ? 0 : r.u32() % 2 ** (8 * cfg.mkiLen);
+        const mkiBytes = cfg.mkiLen === undefined ? undefined
+          : Uint8Array.from({ length: cfg.mkiLen }, (_, i) => (mkiValue / 2 ** (8 * (cfg.mkiLen! - 1 - i))) & 0xff);
+        const extra: GateExtra = {
+          ...(cfg.kdr === undefined ? {} : { kdr: cfg.kdr }),
+          ...(cfg.mkiLen === undefined ? {} : { mki: { length: cfg.mkiLen, value: mkiValue } }),
+        };
+        const refOpts = { suite, ...m, ...(cfg.kdr === undefined ? {} : { kdr: 2 ** cfg.kdr }), ...(mkiBytes ? { mki: mkiBytes } : {}) };
+        const gate = await gateSession(suite, m, extra);
+        const refTx = new RefSrtpContext(refOpts);
+        const refRx = new RefSrtpContext(refOpts);
+        const label = `kdr ${cfg.kdr ?? 'none'}, mki ${mkiBytes ? toHex(mkiBytes) : 'none'}`;
+        try {
+          const ssrc = r.u32();
+          let seq = 0x10000 - 12; // crosses a ROC wrap (a key period boundary for KDR ≤ 16)
+          for (let i = 0; i < 30; i++) {
+            seq = (seq + 1 + (r.int(4) === 0 ? r.int(3) : 0)) & 0xffff;
+            const p = randomRtp(r, ssrc, seq);
+            const got = gate.protectRtp(p);
+            assert.equal(toHex(got), toHex(refTx.protectRtp(p)), `${label}: protect seq ${seq}: ${describeInput(p)}`);
+            assert.equal(toHex(refRx.unprotectRtp(got)), toHex(p), `${label}: reference unprotect seq ${seq}`);
+            assert.equal(toHex(gate.unprotectRtp(got)), toHex(p), `${label}: srtpgate unprotect seq ${seq}`);
+            const c = randomRtcp(r, ssrc);
+            const cp = gate.protectRtcp(c);
+            refTx.setSrtcpIndex(ssrc, srtcpTrailer(cp, 10, mkiBytes?.length ?? 0).index);
+            assert.equal(toHex(cp), toHex(refTx.protectRtcp(c)), `${label}: SRTCP ${describeInput(c)}`);
+            assert.equal(toHex(refRx.unprotectRtcp(cp)), toHex(c), `${label}: reference SRTCP unprotect`);
+            assert.equal(toHex(gate.unprotectRtcp(cp)), toHex(c), `${label}: srtpgate SRTCP unprotect`);
+          }
+        } finally {
+          gate.close();
+        }
+      }
+    });
+
+    if (refSuite(suite).cipher === 'AES_CM') {
       test('SRTCP with E clear is refused unless insecureAllowUnencryptedSrtcp', async () => {
         const r = prng(SEED + 5);
         const m = material(r, suite);
@@ -232,7 +284,7 @@ for (const { build, debug } of BUILDS) {
   describe(`differential vs reference on the ${build}.${debug ? 'debug' : 'release'} build`, () => {
     test('every suite: random SRTP and SRTCP packets, byte-identical, both directions', async () => {
       const core = await CryptoCore.load({ build, debug, maxContexts: 16 });
-      for (const suite of REF_SUITE_NAMES) {
+      for (const suite of SUITE_NAMES) {
         const r = prng(SEED ^ (build.length * 31 + (debug ? 1 : 0)) ^ suite.length);
         const m = material(r, suite);
         const gate = await gateSession(suite, m, { core });

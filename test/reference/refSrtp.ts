@@ -8,15 +8,25 @@
 // SRTCP's E flag and 31-bit index. Not covered: MKI, AES-f8, AEAD suites.
 //
 // The suite facts below duplicate src/crypto/suites.ts on purpose: an oracle that read the
-// table under test could not catch a wrong length in it. refSrtp.test.ts checks that the
-// two agree.
+// table under test could not catch a wrong length in it. refSrtp.test.ts checks that every
+// suite of that table is here with the same facts. (Style rule 2 keeps suite names in one
+// table; the oracle is the one deliberate exception, and it has no switch over them.)
 import { ecb } from '@noble/ciphers/aes.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
-import type { SuiteName } from '../../src/crypto/suites.ts';
+
+export type RefSuiteName =
+  | 'AES_CM_128_HMAC_SHA1_80'
+  | 'AES_CM_128_HMAC_SHA1_32'
+  | 'AES_192_CM_HMAC_SHA1_80'
+  | 'AES_192_CM_HMAC_SHA1_32'
+  | 'AES_256_CM_HMAC_SHA1_80'
+  | 'AES_256_CM_HMAC_SHA1_32'
+  | 'NULL_HMAC_SHA1_80'
+  | 'NULL_HMAC_SHA1_32';
 
 export interface RefSuite {
-  readonly name: SuiteName;
+  readonly name: RefSuiteName;
   /** AES-CM with a key of `keyLen` bytes, or no encryption at all. */
   readonly cipher: 'AES_CM' | 'NULL';
   /** Master key length = session encryption key length (bytes). NULL suites derive as AES-128. */
@@ -31,19 +41,30 @@ export interface RefSuite {
   readonly rtcpTagLen: number;
 }
 
-const ref = (name: SuiteName, cipher: 'AES_CM' | 'NULL', keyLen: number, rtpTagLen: number): RefSuite =>
+const ref = (name: RefSuiteName, cipher: 'AES_CM' | 'NULL', keyLen: number, rtpTagLen: number): RefSuite =>
   Object.freeze({ name, cipher, keyLen, saltLen: 14, authKeyLen: 20, rtpTagLen, rtcpTagLen: 10 });
 
-export const REF_SUITES: Readonly<Record<SuiteName, RefSuite>> = Object.freeze({
+/** RFC 4568 §6.2 (AES-128, NULL; 80/32-bit RTP tags), RFC 6188 §3 (AES-192, AES-256). */
+export const REF_SUITES: Readonly<Record<RefSuiteName, RefSuite>> = Object.freeze({
   AES_CM_128_HMAC_SHA1_80: ref('AES_CM_128_HMAC_SHA1_80', 'AES_CM', 16, 10),
   AES_CM_128_HMAC_SHA1_32: ref('AES_CM_128_HMAC_SHA1_32', 'AES_CM', 16, 4),
+  AES_192_CM_HMAC_SHA1_80: ref('AES_192_CM_HMAC_SHA1_80', 'AES_CM', 24, 10),
+  AES_192_CM_HMAC_SHA1_32: ref('AES_192_CM_HMAC_SHA1_32', 'AES_CM', 24, 4),
   AES_256_CM_HMAC_SHA1_80: ref('AES_256_CM_HMAC_SHA1_80', 'AES_CM', 32, 10),
   AES_256_CM_HMAC_SHA1_32: ref('AES_256_CM_HMAC_SHA1_32', 'AES_CM', 32, 4),
   NULL_HMAC_SHA1_80: ref('NULL_HMAC_SHA1_80', 'NULL', 16, 10),
   NULL_HMAC_SHA1_32: ref('NULL_HMAC_SHA1_32', 'NULL', 16, 4),
 });
 
-export const REF_SUITE_NAMES = Object.keys(REF_SUITES) as SuiteName[];
+export const REF_SUITE_NAMES = Object.keys(REF_SUITES) as RefSuiteName[];
+
+/** The reference's facts for a suite name; throws for a suite the reference does not know. */
+export function refSuite(name: string): RefSuite {
+  if (!Object.prototype.hasOwnProperty.call(REF_SUITES, name)) {
+    throw new RefSrtpError('E_BAD_PARAM', `the reference does not implement suite ${name}`);
+  }
+  return REF_SUITES[name as RefSuiteName];
+}
 
 /** RFC 3711 §4.3.1 / §4.3.2 key derivation labels. */
 export const LABEL = {
@@ -61,7 +82,8 @@ export type RefErrorCode =
   | 'E_AUTH_FAIL'
   | 'E_REPLAY_DUPLICATE'
   | 'E_REPLAY_OLD'
-  | 'E_BAD_PARAM';
+  | 'E_BAD_PARAM'
+  | 'E_UNKNOWN_MKI';
 
 /** Thrown by the reference; codes follow the names srtpgate's SrtpError uses. */
 export class RefSrtpError extends Error {
@@ -194,10 +216,10 @@ export interface SessionKeys {
  * derivation rate `kdr` (0 = derive once).
  */
 export function deriveSessionKeys(
-  suite: RefSuite | SuiteName, masterKey: Uint8Array, masterSalt: Uint8Array,
+  suite: RefSuite | string, masterKey: Uint8Array, masterSalt: Uint8Array,
   kdr: bigint | number = 0n, index: bigint | number = 0n,
 ): SessionKeys {
-  const s = typeof suite === 'string' ? REF_SUITES[suite] : suite;
+  const s = typeof suite === 'string' ? refSuite(suite) : suite;
   if (masterKey.length !== s.keyLen) throw new RefSrtpError('E_BAD_PARAM', `master key must be ${s.keyLen} bytes`);
   if (masterSalt.length !== s.saltLen) throw new RefSrtpError('E_BAD_PARAM', `master salt must be ${s.saltLen} bytes`);
   const r = kdfR(BigInt(kdr), BigInt(index));
@@ -283,7 +305,8 @@ export function estimateIndex(roc: number, sL: number, seq: number): bigint | nu
 // ---------------------------------------------------------------------------------------
 
 export interface RefSrtpOptions {
-  suite: SuiteName;
+  /** Suite name as RFC 4568 / RFC 6188 spell it (must be one of REF_SUITES). */
+  suite: string;
   masterKey: Uint8Array;
   masterSalt: Uint8Array;
   /** Key derivation rate (0 = keys derived once). Default 0. */
@@ -292,6 +315,10 @@ export interface RefSrtpOptions {
   replayWindow?: number;
   /** First SRTCP index a new outbound SSRC uses. Default 0 (RFC 3711 §3.4). */
   srtcpIndexStart?: number;
+  /** MKI bytes (RFC 3711 §3.1) carried between the payload / SRTCP index and the tag. The
+   *  MKI is not authenticated. Default: none. One master key only: a packet with another
+   *  MKI is refused with E_UNKNOWN_MKI. */
+  mki?: Uint8Array;
 }
 
 /** Per-SSRC sender state. */
@@ -327,13 +354,13 @@ export class RefSrtpContext {
   readonly #kdr: bigint;
   readonly #window: number;
   readonly #srtcpIndexStart: number;
+  readonly #mki: Uint8Array;
   readonly #out = new Map<number, OutStream>();
   readonly #in = new Map<number, InStream>();
   readonly #keyCache = new Map<bigint, SessionKeys>();
 
   constructor(opts: RefSrtpOptions) {
-    this.suite = REF_SUITES[opts.suite];
-    if (!this.suite) throw new RefSrtpError('E_BAD_PARAM', `unknown suite ${String(opts.suite)}`);
+    this.suite = refSuite(opts.suite);
     if (opts.masterKey.length !== this.suite.keyLen || opts.masterSalt.length !== this.suite.saltLen) {
       throw new RefSrtpError('E_BAD_PARAM', 'master key or salt of the wrong length');
     }
@@ -342,6 +369,7 @@ export class RefSrtpContext {
     this.#kdr = BigInt(opts.kdr ?? 0);
     this.#window = opts.replayWindow ?? 1024;
     this.#srtcpIndexStart = opts.srtcpIndexStart ?? 0;
+    this.#mki = (opts.mki ?? new Uint8Array(0)).slice();
   }
 
   /** Session keys in force for packet index `index`. */
@@ -422,7 +450,7 @@ export class RefSrtpContext {
     const encrypted = concat(p.subarray(0, h.headerLen), this.#cipher(k.rtpKey, k.rtpSalt, h.ssrc, index, p.subarray(h.headerLen)));
     const tag = hmacSha1(k.rtpAuthKey, concat(encrypted, beBytes(BigInt(roc), 4))).slice(0, this.suite.rtpTagLen);
     if (o.highest === null || index > o.highest) o.highest = index;
-    return concat(encrypted, tag);
+    return concat(encrypted, this.#mki, tag);
   }
 
   /** The index the receiver would assign to `seq` of `ssrc` right now (no state change). */
@@ -438,8 +466,19 @@ export class RefSrtpContext {
     if (index <= highest - BigInt(this.#window)) throw new RefSrtpError('E_REPLAY_OLD', `index ${index}, highest ${highest}`);
   }
 
-  unprotectRtp(p: Uint8Array): Uint8Array {
+  /** Checks and removes the MKI in front of the last `tagLen` bytes; returns packet || tag. */
+  #stripMki(p: Uint8Array, tagLen: number): Uint8Array {
+    const m = this.#mki.length;
+    if (m === 0) return p;
+    const at = p.length - tagLen - m;
+    if (!equalBytes(p.subarray(at, at + m), this.#mki)) throw new RefSrtpError('E_UNKNOWN_MKI', 'MKI of another master key');
+    return concat(p.subarray(0, at), p.subarray(at + m));
+  }
+
+  unprotectRtp(packet: Uint8Array): Uint8Array {
     const tagLen = this.suite.rtpTagLen;
+    parseRtpHeader(packet, tagLen + this.#mki.length);
+    const p = this.#stripMki(packet, tagLen);
     const h = parseRtpHeader(p, tagLen);
     const index = this.receiverIndex(h.ssrc, h.seq);
     if (index === null) throw new RefSrtpError('E_REPLAY_OLD', 'index before ROC 0');
@@ -480,12 +519,13 @@ export class RefSrtpContext {
     const authed = concat(body, eIndex);
     const tag = hmacSha1(k.rtcpAuthKey, authed).slice(0, this.suite.rtcpTagLen);
     o.srtcpIndex = (index + 1) & 0x7fff_ffff;
-    return concat(authed, tag);
+    return concat(authed, this.#mki, tag);
   }
 
-  unprotectRtcpDetailed(p: Uint8Array): RtcpUnprotectResult {
+  unprotectRtcpDetailed(packet: Uint8Array): RtcpUnprotectResult {
     const tagLen = this.suite.rtcpTagLen;
-    if (p.length < 8 + 4 + tagLen) throw new RefSrtpError('E_TOO_SHORT', `SRTCP packet of ${p.length} bytes`);
+    if (packet.length < 8 + 4 + this.#mki.length + tagLen) throw new RefSrtpError('E_TOO_SHORT', `SRTCP packet of ${packet.length} bytes`);
+    const p = this.#stripMki(packet, tagLen);
     if (p[0]! >> 6 !== 2) throw new RefSrtpError('E_BAD_HEADER', 'RTCP version');
     const ssrc = u32(p, 4);
     const trailerAt = p.length - tagLen - 4;
@@ -514,8 +554,8 @@ export class RefSrtpContext {
 }
 
 /** The SRTCP index srtpgate (or anyone) wrote into a protected SRTCP packet. */
-export function srtcpTrailer(p: Uint8Array, tagLen = 10): { encrypted: boolean; index: number } {
-  const v = u32(p, p.length - tagLen - 4);
+export function srtcpTrailer(p: Uint8Array, tagLen = 10, mkiLen = 0): { encrypted: boolean; index: number } {
+  const v = u32(p, p.length - tagLen - mkiLen - 4);
   return { encrypted: (v & 0x8000_0000) !== 0, index: v & 0x7fff_ffff };
 }
 

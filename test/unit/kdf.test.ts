@@ -12,7 +12,7 @@ function vector<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T;
 }
 const b3 = vector<Kdf>('rfc3711-b3.json');
-const r6188 = vector<{ kdf: Kdf }>('rfc6188-7.json').kdf;
+const r6188 = vector<{ kdfs: Kdf[] }>('rfc6188-7.json').kdfs;
 
 function prng(seed: number): { int(n: number): number; bytes(n: number): Uint8Array } {
   let s = seed >>> 0 || 1;
@@ -63,17 +63,20 @@ for (const variant of VARIANTS) {
       assert.equal(toHex(derive(hex(b3.masterKey), hex(b3.masterSalt), 1, 20)), 'cebe321f6ff7716b6fd4ab49af256a156d38baa4');
     });
 
-    test('RFC 6188 §7.2 (AES-256): cipher key, cipher salt, auth key', () => {
-      for (const d of r6188.derivations) {
-        assert.equal(toHex(derive(hex(r6188.masterKey), hex(r6188.masterSalt), d.label, d.output.length / 2)), d.output.toLowerCase(), `${r6188.source}: ${d.name}`);
+    test('RFC 6188 §7.2 (AES-256) and §7.4 (AES-192): cipher key, cipher salt, auth key', () => {
+      assert.deepEqual(r6188.map((v) => hex(v.masterKey).length).sort(), [24, 32]);
+      for (const v of r6188) {
+        for (const d of v.derivations) {
+          assert.equal(toHex(derive(hex(v.masterKey), hex(v.masterSalt), d.label, d.output.length / 2)), d.output.toLowerCase(), `${v.source}: ${d.name}`);
+        }
       }
     });
 
-    test('differential vs the reference PRF: random master keys (16 and 32 B), labels 0–5, many lengths', () => {
+    test('differential vs the reference PRF: random master keys (16, 24 and 32 B), labels 0–5, many lengths', () => {
       const r = prng(0x6188);
-      const lengths = [0, 1, 4, 14, 15, 16, 17, 20, 31, 32, 33, 47, 48, 64, 94, 100];
-      for (let i = 0; i < 120; i++) {
-        const keyLen = i % 2 === 0 ? 16 : 32;
+      const lengths = [0, 1, 4, 14, 15, 16, 17, 20, 24, 31, 32, 33, 47, 48, 64, 94, 100];
+      for (let i = 0; i < 180; i++) {
+        const keyLen = [16, 24, 32][i % 3]!;
         const key = r.bytes(keyLen);
         const salt = r.bytes(14);
         const label = i % 6;
