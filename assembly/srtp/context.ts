@@ -4,11 +4,12 @@
 // index, replay windows) shared by those keys.
 // All slots live in one arena sized by coreInit; a handle carries a generation so a handle
 // to a destroyed slot is refused (ST_BAD_CTX) instead of touching whoever reuses the slot.
-import { AES_RK_BYTES, aesExpandKey } from '../aes';
+import { AES_RK_BYTES, aesExpandKey, aesEncryptBlock } from '../aes';
+import { GHASH_KEY_BYTES, ghashSetKey } from '../ghash';
 import { HMAC_STATE_BYTES, hmacSha1Init } from '../hmacSha1';
 import {
   ST_OK, ST_BAD_CTX, ST_BAD_PARAM, ST_NO_SLOT, ST_NOT_SUPPORTED, ST_SSRC_TABLE_FULL, ST_UNKNOWN_MKI,
-  CIPHER_NULL, CIPHER_AES_CM, FLAG_ALLOW_NULL_CIPHER, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
+  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, FLAG_ALLOW_NULL_CIPHER, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
 } from '../abi';
 import {
   kdfBegin, kdfDerive, kdfEnd, LABEL_RTP_ENC, LABEL_RTP_AUTH, LABEL_RTP_SALT,
@@ -36,8 +37,8 @@ export const C_HEADER_BYTES: usize = 64;
 // ---- session key block, once for SRTP and once for SRTCP of each master key ----
 export const K_RK: usize = 0;
 export const K_SALT: usize = <usize>AES_RK_BYTES;         // session salt, 16 bytes (14 or 12 used)
-export const K_AUTH: usize = K_SALT + 16;                // HMAC midstates, or the AEAD's hash key
-export const K_AUTH_BYTES: usize = 256;
+export const K_AUTH: usize = K_SALT + 16;                // HMAC midstates, or GHASH's key powers
+export const K_AUTH_BYTES: usize = <usize>(GHASH_KEY_BYTES > HMAC_STATE_BYTES ? GHASH_KEY_BYTES : HMAC_STATE_BYTES);
 export const K_BYTES: usize = (K_AUTH + K_AUTH_BYTES + 63) & ~<usize>63;
 
 // ---- master key set ----
@@ -139,14 +140,24 @@ export function deriveSessionKeys(p: usize, ks: usize, kb: usize, r: u64, rtcp: 
   const lAuth = rtcp ? LABEL_RTCP_AUTH : LABEL_RTP_AUTH;
   const lSalt = rtcp ? LABEL_RTCP_SALT : LABEL_RTP_SALT;
   // The PRF is AES-CM keyed with the master key for every suite, NULL included.
+  // GCM's 12-byte master salt is used zero-padded to 14 bytes (the slot was zeroed), as
+  // libsrtp does; its session salt is 12 bytes and it has no auth key (RFC 7714 §11).
   kdfBegin(ks + KS_MASTER_KEY, keyLen);
   if (cipher != CIPHER_NULL) {
     kdfDerive(ks + KS_MASTER_SALT, lEnc, r, KEY_STAGE, keyLen);
     aesExpandKey(KEY_STAGE, keyLen, kb + K_RK);
   }
-  kdfDerive(ks + KS_MASTER_SALT, lAuth, r, KEY_STAGE, 20);
-  hmacSha1Init(KEY_STAGE, 20, kb + K_AUTH);
-  kdfDerive(ks + KS_MASTER_SALT, lSalt, r, kb + K_SALT, 14);
+  if (cipher == CIPHER_AES_GCM) {
+    memory.fill(KEY_STAGE, 0, 16);
+    aesEncryptBlock(kb + K_RK, KEY_STAGE, KEY_STAGE); // H = E_K(0^128)
+    ghashSetKey(KEY_STAGE, kb + K_AUTH);
+    memory.fill(kb + K_SALT, 0, 16);
+    kdfDerive(ks + KS_MASTER_SALT, lSalt, r, kb + K_SALT, 12);
+  } else {
+    kdfDerive(ks + KS_MASTER_SALT, lAuth, r, KEY_STAGE, 20);
+    hmacSha1Init(KEY_STAGE, 20, kb + K_AUTH);
+    kdfDerive(ks + KS_MASTER_SALT, lSalt, r, kb + K_SALT, 14);
+  }
   kdfEnd();
   memory.fill(KEY_STAGE, 0, 64);
 }
@@ -237,12 +248,16 @@ export function ctxCreate(cipher: i32, keyPtr: usize, keyLen: i32, saltPtr: usiz
 function validate(cipher: i32, keyLen: i32, saltLen: i32, rtpTagLen: i32, rtcpTagLen: i32, window: i32,
   flags: i32, kdrLog2: i32, mkiLen: i32, mki: u32): i32 {
   if (arenaBase == 0) return ST_BAD_PARAM;
-  if (cipher != CIPHER_NULL && cipher != CIPHER_AES_CM) return ST_NOT_SUPPORTED;
+  if (cipher != CIPHER_NULL && cipher != CIPHER_AES_CM && cipher != CIPHER_AES_GCM) return ST_NOT_SUPPORTED;
   if (cipher == CIPHER_NULL && (flags & FLAG_ALLOW_NULL_CIPHER) == 0) return ST_BAD_PARAM;
   if (keyLen != 16 && keyLen != 24 && keyLen != 32) return ST_BAD_PARAM;
   if (cipher == CIPHER_NULL && keyLen != 16) return ST_BAD_PARAM;
-  if (saltLen != 14) return ST_BAD_PARAM;
-  if (rtpTagLen < 4 || rtpTagLen > 20 || rtcpTagLen < 4 || rtcpTagLen > 20) return ST_BAD_PARAM;
+  if (cipher == CIPHER_AES_GCM) {
+    if (keyLen == 24 || saltLen != 12 || rtpTagLen != 16 || rtcpTagLen != 16) return ST_BAD_PARAM;
+  } else {
+    if (saltLen != 14) return ST_BAD_PARAM;
+    if (rtpTagLen < 4 || rtpTagLen > 20 || rtcpTagLen < 4 || rtcpTagLen > 20) return ST_BAD_PARAM;
+  }
   if (window < MIN_REPLAY_WINDOW || window > ringBits) return ST_BAD_PARAM;
   if (kdrLog2 < -1 || kdrLog2 > 24) return ST_BAD_PARAM;
   if (!mkiFits(mkiLen, mki)) return ST_BAD_PARAM;
@@ -351,26 +366,16 @@ export function addEntry(p: usize, ssrc: u32): usize {
 }
 
 /** Sets the ROC for ssrc out of band (RFC 3711 §3.3.1: e.g. a late joiner, RFC 4771).
- *  Before the first packet it seeds the index; afterwards it moves the highest index to
- *  roc:s_l and restarts the replay window there. */
+ *  The next packet of ssrc then starts the stream afresh at index roc:SEQ with an empty
+ *  replay window — a deliberate control-plane act, never triggered by a packet. */
 export function ctxSetRoc(handle: i32, ssrc: u32, roc: u32): i32 {
   const p = slotOf(handle);
   if (p == 0) return ST_BAD_CTX;
   let e = findEntry(p, ssrc);
   if (e == 0) e = addEntry(p, ssrc);
   if (e == 0) return ST_SSRC_TABLE_FULL;
-  const state = load<u32>(e, S_STATE);
-  if (state & SS_RTP_INIT) {
-    const top = load<u64>(e, S_RTP_TOP);
-    store<u64>(e, (<u64>roc << 16) | (top & 0xffff), S_RTP_TOP);
-    memory.fill(entryRtpBitmap(e), 0, ringBytes);
-    const bit = (top & 0xffff) & (<u64>ringBits - 1);
-    const w = entryRtpBitmap(e) + <usize>((bit >> 6) << 3);
-    store<u64>(w, <u64>1 << (bit & 63));
-  } else {
-    store<u32>(e, roc, S_PRESET_ROC);
-    store<u32>(e, state | SS_ROC_PRESET, S_STATE);
-  }
+  store<u32>(e, roc, S_PRESET_ROC);
+  store<u32>(e, (load<u32>(e, S_STATE) & ~SS_RTP_INIT) | SS_ROC_PRESET, S_STATE);
   return ST_OK;
 }
 

@@ -5,7 +5,7 @@
 // authenticated anyway, but policy is checked first and independently).
 import {
   ST_BAD_CTX, ST_TOO_SHORT, ST_BAD_HEADER, ST_AUTH_FAIL, ST_KEY_EXPIRED, ST_SSRC_TABLE_FULL,
-  ST_NO_ROOM, ST_UNENCRYPTED_SRTCP, ST_OK, ST_UNKNOWN_MKI, CIPHER_NULL, FLAG_ALLOW_UNENCRYPTED_SRTCP,
+  ST_NO_ROOM, ST_UNENCRYPTED_SRTCP, ST_OK, ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, FLAG_ALLOW_UNENCRYPTED_SRTCP,
   EV_SRTCP_SOFT_LIMIT,
 } from '../abi';
 import { aesCtrXor } from '../aes';
@@ -19,6 +19,7 @@ import {
 } from './context';
 import { replayCheck, replayCommit } from './replay';
 import { buildCmIv, cmIvPtr, inBounds, softLimitOf } from './srtp';
+import { gcmSealRtcp, gcmOpenRtcp } from './gcm';
 
 const MAC: usize = memory.data(32, 16);
 
@@ -52,16 +53,23 @@ export function srtcpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
   if (<u64>index >= SRTCP_MAX_PACKETS) return ST_KEY_EXPIRED;
 
   const keys = keysFor(p, ks, <u64>index, true);
-  let eFlag: u32 = 0;
-  if (load<i32>(p, C_CIPHER) != CIPHER_NULL) {
-    buildCmIv(keys + K_SALT, ssrc, <u64>index);
-    aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, len - 8);
-    eFlag = 0x80000000;
+  const cipher = load<i32>(p, C_CIPHER);
+  if (cipher == CIPHER_AES_GCM) {
+    // RFC 7714 §9: header | ciphertext | tag | E||index | MKI.
+    gcmSealRtcp(keys, ssrc, index, ptr, len);
+    if (mkiLen > 0) writeMki(ptr + <usize>(len + tagLen + 4), mkiLen, load<u32>(ks, KS_MKI));
+  } else {
+    let eFlag: u32 = 0;
+    if (cipher != CIPHER_NULL) {
+      buildCmIv(keys + K_SALT, ssrc, <u64>index);
+      aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, len - 8);
+      eFlag = 0x80000000;
+    }
+    st32be(ptr + <usize>len, eFlag | index);
+    hmacSha1Two(keys + K_AUTH, ptr, len + 4, 0, 0, MAC);
+    if (mkiLen > 0) writeMki(ptr + <usize>(len + 4), mkiLen, load<u32>(ks, KS_MKI));
+    memory.copy(ptr + <usize>(len + 4 + mkiLen), MAC, <usize>tagLen);
   }
-  st32be(ptr + <usize>len, eFlag | index);
-  hmacSha1Two(keys + K_AUTH, ptr, len + 4, 0, 0, MAC);
-  if (mkiLen > 0) writeMki(ptr + <usize>(len + 4), mkiLen, load<u32>(ks, KS_MKI));
-  memory.copy(ptr + <usize>(len + 4 + mkiLen), MAC, <usize>tagLen);
 
   commitKeys(p, ks, keys, <u64>index, true);
   store<u32>(e, index + 1, S_RTCP_TOP);
@@ -80,17 +88,20 @@ export function srtcpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   const rtcpLen = len - tagLen - mkiLen - 4;
   if (rtcpLen < 8) return ST_TOO_SHORT;
   if ((load<u8>(ptr) >> 6) != 2) return ST_BAD_HEADER;
+  const cipher = load<i32>(p, C_CIPHER);
+  const gcm = cipher == CIPHER_AES_GCM;
+  // HMAC suites: RTCP | E||index | MKI | tag. GCM: RTCP' | tag | E||index | MKI.
+  const trailerPos = gcm ? rtcpLen + tagLen : rtcpLen;
   let ks = keySet(p, 0);
   if (mkiLen > 0) {
-    ks = findKey(p, readMki(ptr + <usize>(rtcpLen + 4), mkiLen));
+    ks = findKey(p, readMki(ptr + <usize>(trailerPos + 4), mkiLen));
     if (ks == 0) return ST_UNKNOWN_MKI;
   }
   if (load<u64>(ks, KS_SRTCP_COUNT) >= load<u64>(ks, KS_SRTCP_LIMIT)) return ST_KEY_EXPIRED;
 
-  const trailer = ld32be(ptr + <usize>rtcpLen);
+  const trailer = ld32be(ptr + <usize>trailerPos);
   const encrypted = (trailer >>> 31) != 0;
   const index = <u64>(trailer & 0x7fffffff);
-  const cipher = load<i32>(p, C_CIPHER);
   if (cipher != CIPHER_NULL && !encrypted && (load<i32>(p, C_FLAGS) & FLAG_ALLOW_UNENCRYPTED_SRTCP) == 0) {
     return ST_UNENCRYPTED_SRTCP;
   }
@@ -107,12 +118,15 @@ export function srtcpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   }
 
   const keys = keysFor(p, ks, index, true);
-  hmacSha1Two(keys + K_AUTH, ptr, rtcpLen + 4, 0, 0, MAC);
-  if (!ctEqual(MAC, ptr + <usize>(rtcpLen + 4 + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
-
-  if (encrypted && cipher != CIPHER_NULL) {
-    buildCmIv(keys + K_SALT, ssrc, index);
-    aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, rtcpLen - 8);
+  if (gcm) {
+    if (!gcmOpenRtcp(keys, ssrc, <u32>index, encrypted, ptr, rtcpLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
+  } else {
+    hmacSha1Two(keys + K_AUTH, ptr, rtcpLen + 4, 0, 0, MAC);
+    if (!ctEqual(MAC, ptr + <usize>(rtcpLen + 4 + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
+    if (encrypted && cipher != CIPHER_NULL) {
+      buildCmIv(keys + K_SALT, ssrc, index);
+      aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, rtcpLen - 8);
+    }
   }
 
   let entry = e;

@@ -5,7 +5,7 @@
 import {
   ST_BAD_CTX, ST_TOO_SHORT, ST_BAD_HEADER, ST_AUTH_FAIL, ST_KEY_EXPIRED, ST_SSRC_TABLE_FULL,
   ST_BAD_PADDING, ST_NO_ROOM, ST_INDEX_REUSE, ST_REPLAY_OLD, ST_REPLAY_DUPLICATE, ST_OK,
-  ST_UNKNOWN_MKI, CIPHER_NULL, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
+  ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
 } from '../abi';
 import { aesCtrXor } from '../aes';
 import { hmacSha1Two } from '../hmacSha1';
@@ -20,6 +20,7 @@ import {
 import { estimateIndex } from './roc';
 import { replayCheck, replayCommit } from './replay';
 import { rtpHeaderLen, paddingOk } from './rtpHeader';
+import { gcmSealRtp, gcmOpenRtp } from './gcm';
 
 const IV: usize = memory.data(16, 16);
 const ROC_BUF: usize = memory.data(8, 8);
@@ -93,15 +94,22 @@ export function srtpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
   }
 
   const keys = keysFor(p, ks, index, false);
-  if (load<i32>(p, C_CIPHER) != CIPHER_NULL) {
-    buildCmIv(keys + K_SALT, ssrc, index);
-    aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, len - hdr);
+  const cipher = load<i32>(p, C_CIPHER);
+  if (cipher == CIPHER_AES_GCM) {
+    // RFC 7714: header | ciphertext | tag | MKI.
+    gcmSealRtp(keys, ssrc, index, ptr, hdr, len);
+    if (mkiLen > 0) writeMki(ptr + <usize>(len + tagLen), mkiLen, load<u32>(ks, KS_MKI));
+  } else {
+    if (cipher != CIPHER_NULL) {
+      buildCmIv(keys + K_SALT, ssrc, index);
+      aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, len - hdr);
+    }
+    // The MKI is not authenticated (RFC 3711 §3.1): the tag covers header, payload and ROC.
+    st32be(ROC_BUF, <u32>(index >> 16));
+    hmacSha1Two(keys + K_AUTH, ptr, len, ROC_BUF, 4, MAC);
+    if (mkiLen > 0) writeMki(ptr + <usize>len, mkiLen, load<u32>(ks, KS_MKI));
+    memory.copy(ptr + <usize>(len + mkiLen), MAC, <usize>tagLen);
   }
-  // The MKI is not authenticated (RFC 3711 §3.1): the tag covers header, payload and ROC.
-  st32be(ROC_BUF, <u32>(index >> 16));
-  hmacSha1Two(keys + K_AUTH, ptr, len, ROC_BUF, 4, MAC);
-  if (mkiLen > 0) writeMki(ptr + <usize>len, mkiLen, load<u32>(ks, KS_MKI));
-  memory.copy(ptr + <usize>(len + mkiLen), MAC, <usize>tagLen);
 
   commitKeys(p, ks, keys, index, false);
   store<u64>(e, replayCommit(entryRtpBitmap(e), ctxRingBits(), init, top, index), S_RTP_TOP);
@@ -121,9 +129,12 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   if (authLen < 12) return ST_TOO_SHORT;
   const hdr = rtpHeaderLen(ptr, authLen);
   if (hdr < 0) return ST_BAD_HEADER;
+  const cipher = load<i32>(p, C_CIPHER);
+  const gcm = cipher == CIPHER_AES_GCM;
   let ks = keySet(p, 0);
   if (mkiLen > 0) {
-    ks = findKey(p, readMki(ptr + <usize>authLen, mkiLen));
+    // HMAC suites: header | payload | MKI | tag. GCM: header | ciphertext | tag | MKI.
+    ks = findKey(p, readMki(ptr + <usize>(gcm ? len - mkiLen : authLen), mkiLen));
     if (ks == 0) return ST_UNKNOWN_MKI;
   }
   if (load<u64>(ks, KS_SRTP_COUNT) >= load<u64>(ks, KS_SRTP_LIMIT)) return ST_KEY_EXPIRED;
@@ -153,13 +164,16 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   }
 
   const keys = keysFor(p, ks, index, false);
-  st32be(ROC_BUF, <u32>(index >> 16));
-  hmacSha1Two(keys + K_AUTH, ptr, authLen, ROC_BUF, 4, MAC);
-  if (!ctEqual(MAC, ptr + <usize>(authLen + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
-
-  if (load<i32>(p, C_CIPHER) != CIPHER_NULL) {
-    buildCmIv(keys + K_SALT, ssrc, index);
-    aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, authLen - hdr);
+  if (gcm) {
+    if (!gcmOpenRtp(keys, ssrc, index, ptr, hdr, authLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
+  } else {
+    st32be(ROC_BUF, <u32>(index >> 16));
+    hmacSha1Two(keys + K_AUTH, ptr, authLen, ROC_BUF, 4, MAC);
+    if (!ctEqual(MAC, ptr + <usize>(authLen + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
+    if (cipher != CIPHER_NULL) {
+      buildCmIv(keys + K_SALT, ssrc, index);
+      aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, authLen - hdr);
+    }
   }
   if ((load<u8>(ptr) & 0x20) && !paddingOk(ptr, authLen, authLen - hdr)) { dropKeys(keys); return ST_BAD_PADDING; }
 

@@ -110,7 +110,7 @@ export function preferredBuild(): CoreBuild {
 }
 
 function cipherSupported(cipher: number): boolean {
-  return cipher === CIPHER_NULL || cipher === CIPHER_AES_CM;
+  return cipher === CIPHER_NULL || cipher === CIPHER_AES_CM || cipher === CIPHER_AES_GCM;
 }
 
 export class CryptoCore {

@@ -1,8 +1,10 @@
 // The one table of SRTP crypto suites. Suite names appear nowhere else in the code:
 // everything that needs a length, a DTLS id or a strength asks this table.
-import { CIPHER_AES_CM, CIPHER_NULL, type CipherKind } from './abi.ts';
+import { CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_NULL, type CipherKind } from './abi.ts';
 
 export type SuiteName =
+  | 'AEAD_AES_256_GCM'
+  | 'AEAD_AES_128_GCM'
   | 'AES_CM_128_HMAC_SHA1_80'
   | 'AES_CM_128_HMAC_SHA1_32'
   | 'AES_256_CM_HMAC_SHA1_80'
@@ -48,6 +50,9 @@ function suite(s: Omit<CryptoSuite, 'maxSrtpPackets' | 'maxSrtcpPackets'>): Cryp
 
 /** Every suite the core implements, strongest first. */
 export const SUITES: readonly CryptoSuite[] = Object.freeze([
+  // RFC 7714: 12-byte salt, 16-byte tag on SRTP and SRTCP, authenticated encryption.
+  suite({ name: 'AEAD_AES_256_GCM', cipher: CIPHER_AES_GCM, keyLen: 32, saltLen: 12, rtpTagLen: 16, rtcpTagLen: 16, dtlsId: 0x0008, dtlsName: 'SRTP_AEAD_AES_256_GCM', rank: 80, encrypts: true }),
+  suite({ name: 'AEAD_AES_128_GCM', cipher: CIPHER_AES_GCM, keyLen: 16, saltLen: 12, rtpTagLen: 16, rtcpTagLen: 16, dtlsId: 0x0007, dtlsName: 'SRTP_AEAD_AES_128_GCM', rank: 70, encrypts: true }),
   suite({ name: 'AES_256_CM_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 32, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 60, encrypts: true }),
   suite({ name: 'AES_256_CM_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 32, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 50, encrypts: true }),
   suite({ name: 'AES_192_CM_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 24, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 55, encrypts: true }),

@@ -18,7 +18,7 @@ const BUILDS: { build: CoreBuild; debug: boolean }[] = [
 function session(core: CryptoCore, suite: SuiteName = 'AES_CM_128_HMAC_SHA1_80', window?: number): SrtpSession {
   const s = suiteByName(suite)!;
   return createSrtpSessionSync({
-    suite, masterKey: keyFor(s.keyLen), masterSalt: keyFor(14, 2), core,
+    suite, masterKey: keyFor(s.keyLen), masterSalt: keyFor(s.saltLen, 2), core,
     insecureAllowNullCipher: !s.encrypts, ...(window ? { replayWindow: window } : {}),
   });
 }
