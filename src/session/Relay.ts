@@ -3,9 +3,11 @@ import { EventEmitter } from 'node:events';
 import { CryptoCore, type CryptoCoreOptions } from '../crypto/CryptoCore.ts';
 import { PortAllocator, type PortRange } from '../net/PortAllocator.ts';
 import { UdpMediaPort } from '../net/UdpMediaPort.ts';
-import { familyOf } from '../net/types.ts';
+import { BatchedIo } from '../net/native/BatchedIo.ts';
+import type { MediaPort } from '../net/MediaPort.ts';
+import { familyOf, type AddressFamily } from '../net/types.ts';
 import { DataPath } from '../media/DataPath.ts';
-import { handleDatagram } from '../media/pipeline.ts';
+import { handleDatagram, handlePacket } from '../media/pipeline.ts';
 import { MediaStream } from './MediaStream.ts';
 import { Session, type SessionCloseReason } from './Session.ts';
 import type { Leg } from './Leg.ts';
@@ -30,6 +32,27 @@ export interface RelayOptions {
   socketBufferBytes?: number;
   /** Crypto core sizing. Default: 4096 contexts, 4 SSRCs each, replay window up to 1024. */
   core?: CryptoCoreOptions;
+  /** Media socket backend: 'native' = batched recvmmsg/sendmmsg addon (fails if it is not
+   *  built), 'dgram' = node:dgram, 'auto' = native when the addon loads, else dgram (logged
+   *  once). Default 'auto'. */
+  io?: RelayIo;
+}
+
+export type RelayIo = 'auto' | 'dgram' | 'native';
+
+let warnedNoNative = false;
+
+/** The batched backend for `io`, or null for node:dgram. */
+function chooseIo(io: RelayIo, dp: DataPath): BatchedIo | null {
+  if (io === 'dgram') return null;
+  if (BatchedIo.available()) return BatchedIo.create(dp);
+  const reason = BatchedIo.unavailableReason() ?? 'unknown';
+  if (io === 'native') throw new RelayError('E_INTERNAL', 'batched I/O unavailable', { reason });
+  if (!warnedNoNative) {
+    warnedNoNative = true;
+    console.warn(`batched I/O unavailable (${reason}); using node:dgram`);
+  }
+  return null;
 }
 
 export interface RelayEvents {
@@ -38,13 +61,17 @@ export interface RelayEvents {
 
 const BIND_ATTEMPTS = 16;
 
+type BoundPort = MediaPort & { setBufferSizes(bytes: number): void };
+
 export class Relay extends EventEmitter<RelayEvents> {
   readonly core: CryptoCore;
   readonly ports: PortAllocator;
   readonly dataPath: DataPath;
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
-  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports'>>;
+  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io'>>;
+  /** The batched backend when the relay uses it; null on node:dgram. */
+  readonly batchedIo: BatchedIo | null;
   readonly #sessions = new Map<string, Session>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
@@ -64,6 +91,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       strictSource: options.strictSource ?? false,
       socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
     };
+    this.batchedIo = chooseIo(options.io ?? 'auto', this.dataPath);
     this.#timer = setInterval(() => this.#tick(), 250);
     this.#timer.unref();
   }
@@ -98,6 +126,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#closed = true;
     clearInterval(this.#timer);
     for (const s of [...this.#sessions.values()]) s.close('relay-closed');
+    this.batchedIo?.close();
   }
 
   async #bindStream(_session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStream> {
@@ -105,14 +134,13 @@ export class Relay extends EventEmitter<RelayEvents> {
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       const port = this.ports.allocate();
-      let rtp: UdpMediaPort | null = null;
-      let rtcp: UdpMediaPort | null = null;
+      let rtp: BoundPort | null = null;
+      let rtcp: BoundPort | null = null;
       // The handler is bound after the stream exists; packets before that are not media yet.
       let stream: MediaStream | null = null;
-      const dp = this.dataPath;
       try {
-        rtp = await UdpMediaPort.bind(family, this.mediaAddress, port, (msg, a, p) => { if (stream) handleDatagram(dp, stream, false, msg, a, p); });
-        rtcp = await UdpMediaPort.bind(family, this.mediaAddress, port + 1, (msg, a, p) => { if (stream) handleDatagram(dp, stream, true, msg, a, p); });
+        rtp = await this.#bindPort(family, port, false, () => stream);
+        rtcp = await this.#bindPort(family, port + 1, true, () => stream);
       } catch (e) {
         rtp?.close();
         lastErr = e;
@@ -126,6 +154,18 @@ export class Relay extends EventEmitter<RelayEvents> {
       return stream;
     }
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
+  }
+
+  /** One media port on the chosen backend, delivering to the stream once it exists. */
+  async #bindPort(family: AddressFamily, port: number, onRtcpPort: boolean, streamOf: () => MediaStream | null): Promise<BoundPort> {
+    const dp = this.dataPath;
+    if (this.batchedIo) {
+      return this.batchedIo.bind(family, this.mediaAddress, port, {
+        packet: (slot, len, a, p) => { const s = streamOf(); if (s) handlePacket(dp, s, onRtcpPort, slot, len, a, p); else dp.ring.release(slot); },
+        drop: (reason) => { const s = streamOf(); if (s) s.stats.drops[reason]++; },
+      });
+    }
+    return UdpMediaPort.bind(family, this.mediaAddress, port, (msg, a, p) => { const s = streamOf(); if (s) handleDatagram(dp, s, onRtcpPort, msg, a, p); });
   }
 
   #tick(): void {
