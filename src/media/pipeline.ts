@@ -7,6 +7,7 @@
 import type { MediaStream } from '../session/MediaStream.ts';
 import type { DataPath } from './DataPath.ts';
 import { sameEndpoint } from '../net/types.ts';
+import { Status } from '../crypto/abi.ts';
 
 /** RFC 5761 §4: on a muxed port, RTCP packet types 192–223 in the second byte. */
 function isRtcpType(b1: number): boolean {
@@ -49,7 +50,7 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
   }
 
   // Rate limits come before any crypto so a flood costs as little as possible.
-  if (stream.rateLimiter !== null && !stream.rateLimiter.take(address, len, dp.now)) {
+  if (stream.rateLimiter !== null && !stream.rateLimiter.take(address, len, dp.now, port)) {
     stats.drops.rateLimited++; dp.ring.release(slot); return;
   }
 
@@ -63,7 +64,12 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
   let n = len;
   if (stream.inMode === 'srtp') {
     n = rtcp ? core.srtcpUnprotectAt(stream.inCtx, ptr, len) : core.srtpUnprotectAt(stream.inCtx, ptr, len);
-    if (n < 0) { stats.dropStatus(n); dp.ring.release(slot); return; }
+    if (n < 0) {
+      stats.dropStatus(n);
+      if (n === Status.AUTH_FAIL && stream.rateLimiter !== null) stream.rateLimiter.authFailed(address, dp.now, port);
+      dp.ring.release(slot);
+      return;
+    }
   } else if (!rtcp && len < 12) {
     stats.drops.malformed++; dp.ring.release(slot); return;
   }

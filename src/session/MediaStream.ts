@@ -21,7 +21,10 @@ export type CryptoMode = 'pending' | 'plain' | 'srtp';
 
 /** Admission control applied before any crypto (rate limits, bans); see RateLimiter. */
 export interface PacketAdmission {
-  take(address: string, bytes: number, now: number): boolean;
+  /** False refuses the packet (counted as rateLimited). */
+  take(address: string, bytes: number, now: number, port: number): boolean;
+  /** The packet from address:port failed authentication. */
+  authFailed(address: string, now: number, port: number): void;
 }
 
 export interface MediaStreamEvents {
@@ -106,6 +109,12 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     if (this.remoteRtcp) return this.remoteRtcp;
     const rtp = this.latchedRtp ?? this.remoteRtp;
     return rtp ? { address: rtp.address, port: rtp.port + 1 } : null;
+  }
+
+  /** True when address:port is this stream's latched RTP or RTCP peer. */
+  isLatched(address: string, port: number): boolean {
+    const r = this.latchedRtp, c = this.latchedRtcp;
+    return (r !== null && r.port === port && r.address === address) || (c !== null && c.port === port && c.address === address);
   }
 
   /** Called by the pipeline only after the packet authenticated (or on a plain leg). */

@@ -12,6 +12,7 @@ import { MediaStream } from './MediaStream.ts';
 import { Session, type SessionCloseReason } from './Session.ts';
 import type { Leg } from './Leg.ts';
 import { RelayError } from '../errors.ts';
+import { Bucket, RATE_LIMIT_DEFAULTS, SourceTable, StreamAdmission, type RateLimiterOptions, type SecurityEvent } from './RateLimiter.ts';
 
 export interface RelayOptions {
   /** Address media sockets bind to and that SDP advertises. Default '127.0.0.1'. */
@@ -36,6 +37,9 @@ export interface RelayOptions {
    *  built), 'dgram' = node:dgram, 'auto' = native when the addon loads, else dgram (logged
    *  once). Default 'auto'. */
   io?: RelayIo;
+  /** Flood control before any crypto (per stream, session and source; bans for sources that
+   *  keep failing authentication). `false` turns it off. Default: RATE_LIMIT_DEFAULTS. */
+  rateLimits?: RateLimiterOptions | false;
 }
 
 export type RelayIo = 'auto' | 'dgram' | 'native';
@@ -57,6 +61,8 @@ function chooseIo(io: RelayIo, dp: DataPath): BatchedIo | null {
 
 export interface RelayEvents {
   sessionclose: [Session, SessionCloseReason];
+  /** A source was banned for repeated authentication failures (never carries key material). */
+  security: [SecurityEvent];
 }
 
 const BIND_ATTEMPTS = 16;
@@ -69,7 +75,11 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly dataPath: DataPath;
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
-  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io'>>;
+  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits'>>;
+  /** Per-source buckets and bans shared by every stream; null when rate limits are off. */
+  readonly sources: SourceTable | null;
+  readonly #rates: Required<RateLimiterOptions> | null;
+  readonly #sessionBuckets = new WeakMap<object, Bucket>();
   /** The batched backend when the relay uses it; null on node:dgram. */
   readonly batchedIo: BatchedIo | null;
   readonly #sessions = new Map<string, Session>();
@@ -92,6 +102,8 @@ export class Relay extends EventEmitter<RelayEvents> {
       socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
     };
     this.batchedIo = chooseIo(options.io ?? 'auto', this.dataPath);
+    this.#rates = options.rateLimits === false ? null : { ...RATE_LIMIT_DEFAULTS, ...options.rateLimits };
+    this.sources = this.#rates ? new SourceTable(this.#rates, (e) => this.emit('security', e)) : null;
     this.#timer = setInterval(() => this.#tick(), 250);
     this.#timer.unref();
   }
@@ -129,7 +141,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.batchedIo?.close();
   }
 
-  async #bindStream(_session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStream> {
+  async #bindStream(session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStream> {
     const family = familyOf(this.mediaAddress);
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
@@ -148,10 +160,20 @@ export class Relay extends EventEmitter<RelayEvents> {
       }
       rtp.setBufferSizes(this.options.socketBufferBytes);
       rtcp.setBufferSizes(this.options.socketBufferBytes);
-      stream = new MediaStream(this.core, leg.streams.length, rtp, rtcp,
+      const s = new MediaStream(this.core, leg.streams.length, rtp, rtcp,
         { rtcpMux: o.rtcpMux, strictSource: o.strictSource ?? this.options.strictSource });
-      stream.once('@close', () => this.ports.release(port));
-      return stream;
+      if (this.#rates && this.sources) {
+        let sessionBucket = this.#sessionBuckets.get(session);
+        if (!sessionBucket) {
+          sessionBucket = new Bucket(this.#rates.session, this.#rates.burstSeconds, this.dataPath.now);
+          this.#sessionBuckets.set(session, sessionBucket);
+        }
+        s.rateLimiter = new StreamAdmission(new Bucket(this.#rates.stream, this.#rates.burstSeconds, this.dataPath.now),
+          sessionBucket, this.sources, (a, p) => s.isLatched(a, p));
+      }
+      s.once('@close', () => this.ports.release(port));
+      stream = s;
+      return s;
     }
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
   }
