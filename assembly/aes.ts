@@ -14,7 +14,7 @@
 // build, all blocks' copies of each bit filled (SIMD: 128 bytes per round key, scalar: 64), the
 // S-box constant 0x63 folded into round keys 1..nr; then nr as an i32 at RK_NR_OFFSET.
 import { ST_BAD_PARAM, ST_OK } from './abi';
-import { bsEncryptU64, bsEncryptV128, subWord } from './aesRounds';
+import { bsCtrV128, bsEncryptU64, subWord } from './aesRounds';
 
 const MAX_ROUNDS: i32 = 14;
 const RK_ROUND_BYTES: i32 = ASC_FEATURE_SIMD ? 128 : 64;
@@ -80,54 +80,6 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32, rkPtr: usize): i32 {
   store<i32>(rkPtr + <usize>RK_NR_OFFSET, nr);
   memory.fill(W_PTR, 0, 4 * 4 * (MAX_ROUNDS + 1));
   return ST_OK;
-}
-
-// ---------------------------------------------------------------- SIMD: 8-block transposes
-
-/** Bit-matrix transpose step for v128: swaps bits j+d of a with bits j of b (j with bit d clear). */
-// Written out inline below (AssemblyScript functions return one value).
-
-/** Packs 8 blocks (b0..b7 = KS_PTR + 16k) into planes at ST_PTR. */
-@inline function packV128FromKs(): void {
-  let r0 = v128.load(KS_PTR, 0), r1 = v128.load(KS_PTR, 16), r2 = v128.load(KS_PTR, 32), r3 = v128.load(KS_PTR, 48);
-  let r4 = v128.load(KS_PTR, 64), r5 = v128.load(KS_PTR, 80), r6 = v128.load(KS_PTR, 96), r7 = v128.load(KS_PTR, 112);
-  transposeV128Store(r0, r1, r2, r3, r4, r5, r6, r7, ST_PTR);
-}
-
-/** Transposes the 8x8 bit matrix in every byte lane of r0..r7 and stores the 8 results at dst. */
-@inline function transposeV128Store(r0: v128, r1: v128, r2: v128, r3: v128, r4: v128, r5: v128, r6: v128, r7: v128, dst: usize): void {
-  const m1 = i8x16.splat(0x55), m2 = i8x16.splat(0x33), m4 = i8x16.splat(0x0f);
-  let t: v128;
-  t = v128.and(v128.xor(i64x2.shr_u(r0, 1), r1), m1); r1 = v128.xor(r1, t); r0 = v128.xor(r0, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(r2, 1), r3), m1); r3 = v128.xor(r3, t); r2 = v128.xor(r2, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(r4, 1), r5), m1); r5 = v128.xor(r5, t); r4 = v128.xor(r4, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(r6, 1), r7), m1); r7 = v128.xor(r7, t); r6 = v128.xor(r6, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(r0, 2), r2), m2); r2 = v128.xor(r2, t); r0 = v128.xor(r0, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(r1, 2), r3), m2); r3 = v128.xor(r3, t); r1 = v128.xor(r1, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(r4, 2), r6), m2); r6 = v128.xor(r6, t); r4 = v128.xor(r4, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(r5, 2), r7), m2); r7 = v128.xor(r7, t); r5 = v128.xor(r5, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(r0, 4), r4), m4); r4 = v128.xor(r4, t); r0 = v128.xor(r0, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(r1, 4), r5), m4); r5 = v128.xor(r5, t); r1 = v128.xor(r1, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(r2, 4), r6), m4); r6 = v128.xor(r6, t); r2 = v128.xor(r2, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(r3, 4), r7), m4); r7 = v128.xor(r7, t); r3 = v128.xor(r3, i64x2.shl(t, 4));
-  v128.store(dst, r0, 0); v128.store(dst, r1, 16); v128.store(dst, r2, 32); v128.store(dst, r3, 48);
-  v128.store(dst, r4, 64); v128.store(dst, r5, 80); v128.store(dst, r6, 96); v128.store(dst, r7, 112);
-}
-
-/** Planes at ST_PTR -> 8 keystream blocks at KS_PTR. */
-@inline function unpackV128ToKs(): void {
-  transposeV128Store(
-    v128.load(ST_PTR, 0), v128.load(ST_PTR, 16), v128.load(ST_PTR, 32), v128.load(ST_PTR, 48),
-    v128.load(ST_PTR, 64), v128.load(ST_PTR, 80), v128.load(ST_PTR, 96), v128.load(ST_PTR, 112), KS_PTR);
-}
-
-/** Packs the 8 counter blocks ctr(c), ..., ctr(c+7) (low 32 bits replaced, big-endian). */
-@inline function packCtrV128(base: v128, c: u32): void {
-  transposeV128Store(
-    i32x4.replace_lane(base, 3, bswap<u32>(c)), i32x4.replace_lane(base, 3, bswap<u32>(c + 1)),
-    i32x4.replace_lane(base, 3, bswap<u32>(c + 2)), i32x4.replace_lane(base, 3, bswap<u32>(c + 3)),
-    i32x4.replace_lane(base, 3, bswap<u32>(c + 4)), i32x4.replace_lane(base, 3, bswap<u32>(c + 5)),
-    i32x4.replace_lane(base, 3, bswap<u32>(c + 6)), i32x4.replace_lane(base, 3, bswap<u32>(c + 7)), ST_PTR);
 }
 
 // ---------------------------------------------------------------- scalar: 4-block transposes
@@ -204,20 +156,21 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32, rkPtr: usize): i32 {
 
 // ---------------------------------------------------------------- block and CTR
 
-/** Encrypts the batch of planes at ST_PTR in place. */
-@inline function encryptPlanes(rkPtr: usize, nr: i32): void {
-  if (ASC_FEATURE_SIMD) bsEncryptV128(rkPtr, nr, ST_PTR);
-  else bsEncryptU64(rkPtr, nr, ST_PTR);
-}
-
 export function aesEncryptBlock(rkPtr: usize, inPtr: usize, outPtr: usize): void {
   const nr = load<i32>(rkPtr + <usize>RK_NR_OFFSET);
-  memory.fill(KS_PTR, 0, <usize>BATCH_BYTES);
-  memory.copy(KS_PTR, inPtr, 16);
-  if (ASC_FEATURE_SIMD) packV128FromKs(); else packU64FromKs();
-  encryptPlanes(rkPtr, nr);
-  if (ASC_FEATURE_SIMD) unpackV128ToKs(); else unpackU64ToKs();
-  memory.copy(outPtr, KS_PTR, 16);
+  if (ASC_FEATURE_SIMD) {
+    // E(in) is the CTR keystream of the counter block "in" (low 32 bits = c) over 16 zero bytes.
+    v128.store(ST_PTR, v128.load(inPtr)); // in and out may alias
+    v128.store(outPtr, i64x2.splat(0));
+    bsCtrV128(rkPtr, nr, ST_PTR, bswap<u32>(load<u32>(ST_PTR, 12)), outPtr, 16, KS_PTR);
+  } else {
+    memory.copy(KS_PTR, inPtr, 16);
+    for (let i = 16; i < 64; i += 8) store<u64>(KS_PTR + <usize>i, 0);
+    packU64FromKs();
+    bsEncryptU64(rkPtr, nr, ST_PTR);
+    unpackU64ToKs();
+    memory.copy(outPtr, KS_PTR, 16);
+  }
   wipeScratch();
 }
 
@@ -241,16 +194,11 @@ export function aesCtrXor(rkPtr: usize, ctrPtr: usize, dataPtr: usize, len: i32)
 
 function ctrXorV128(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
   const nr = load<i32>(rkPtr + <usize>RK_NR_OFFSET);
-  const base = v128.load(ctrPtr);
   let c = bswap<u32>(load<u32>(ctrPtr, 12));
-  while (rem > 0) {
-    packCtrV128(base, c);
-    bsEncryptV128(rkPtr, nr, ST_PTR);
-    unpackV128ToKs();
-    xorBatch(p, rem);
+  for (; rem > 0; rem -= 128) {
+    bsCtrV128(rkPtr, nr, ctrPtr, c, p, rem < 128 ? rem : 128, KS_PTR);
     c += 8;
     p += 128;
-    rem -= 128;
   }
 }
 
@@ -271,6 +219,8 @@ function ctrXorU64(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
 
 /** Clears the keystream and state staging (key hygiene; the expanded key lives in its slot). */
 @inline function wipeScratch(): void {
-  memory.fill(ST_PTR, 0, 128);
-  memory.fill(KS_PTR, 0, 128);
+  for (let i: usize = 0; i < 128; i += 8) {
+    store<u64>(ST_PTR + i, 0);
+    store<u64>(KS_PTR + i, 0);
+  }
 }
