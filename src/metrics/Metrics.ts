@@ -1,0 +1,218 @@
+// Prometheus text exposition (format 0.0.4) of the relay's counters, written by hand: the
+// format is a few lines of text and a client library would be the only dependency here.
+//
+// Media counters live in each stream's StreamStats and die with the session. To keep the
+// exported counters monotonic (what Prometheus `rate()` needs), the stats of a closing session
+// are folded into running totals, and a scrape adds the live sessions on top.
+// Control counters are fed through `observer` events (STYLE rule 6), so neither the ng
+// server nor the HTTP API knows metrics exist.
+import type { EventEmitter } from 'node:events';
+import { DROP_REASONS, type DropReason } from '../media/StreamStats.ts';
+import type { ControlServerEvents } from '../control/ControlServer.ts';
+
+/** The per-stream counters a scrape reads (StreamStats satisfies it). */
+export interface StatsLike {
+  readonly packetsIn: number;
+  readonly bytesIn: number;
+  readonly packetsOut: number;
+  readonly bytesOut: number;
+  readonly rtcpIn: number;
+  readonly drops: Readonly<Record<DropReason, number>>;
+}
+
+/** A session as the metrics see it (Session satisfies it). */
+export interface SessionLike {
+  readonly legs: readonly { readonly streams: readonly { readonly stats: StatsLike }[] }[];
+}
+
+/** Where live sessions come from (Relay satisfies it). */
+export interface MediaSource {
+  readonly sessionCount: number;
+  sessions(): Iterable<SessionLike>;
+  readonly ports?: { readonly inUse: number; readonly capacity: number };
+}
+
+export type ControlInterface = 'ng' | 'http';
+
+export interface MetricsOptions {
+  /** Live sessions to report. Default: none (media metrics read as 0). */
+  media?: MediaSource;
+  /** Reported in srtpgate_build_info. Default '0.0.0'. */
+  version?: string;
+  /** Wall clock in ms. Default Date.now. */
+  now?: () => number;
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+interface MediaTotals {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  rtcpIn: number;
+  drops: Record<DropReason, number>;
+}
+
+function zeroTotals(): MediaTotals {
+  const drops = {} as Record<DropReason, number>;
+  for (const r of DROP_REASONS) drops[r] = 0;
+  return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, rtcpIn: 0, drops };
+}
+
+function addSession(t: MediaTotals, s: SessionLike): void {
+  for (const leg of s.legs) {
+    for (const { stats } of leg.streams) {
+      t.packetsIn += stats.packetsIn;
+      t.bytesIn += stats.bytesIn;
+      t.packetsOut += stats.packetsOut;
+      t.bytesOut += stats.bytesOut;
+      t.rtcpIn += stats.rtcpIn;
+      for (const r of DROP_REASONS) t.drops[r] += stats.drops[r];
+    }
+  }
+}
+
+type Labels = Readonly<Record<string, string>>;
+type Sample = readonly [Labels, number];
+
+/** Label values may hold anything; the format needs \\, " and newline escaped. */
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** A counter keyed by label values, in a fixed label order. */
+class LabelledCounter {
+  readonly labelNames: readonly string[];
+  readonly #values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(labelNames: readonly string[]) {
+    this.labelNames = labelNames;
+  }
+
+  inc(labels: Labels, by = 1): void {
+    const key = this.labelNames.map((n) => labels[n] ?? '').join('\u0000');
+    const e = this.#values.get(key);
+    if (e) e.value += by;
+    else this.#values.set(key, { labels: { ...labels }, value: by });
+  }
+
+  get(labels: Labels): number {
+    return this.#values.get(this.labelNames.map((n) => labels[n] ?? '').join('\u0000'))?.value ?? 0;
+  }
+
+  samples(): Sample[] {
+    return [...this.#values.values()].map((e) => [e.labels, e.value] as const);
+  }
+}
+
+export class Metrics {
+  readonly #media: MediaSource | undefined;
+  readonly #version: string;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #closedMedia = zeroTotals();
+  readonly #sessionsClosed = new LabelledCounter(['reason']);
+  readonly #commands = new LabelledCounter(['interface', 'command']);
+  readonly #errors = new LabelledCounter(['interface', 'command', 'code']);
+  readonly #ngDrops = new LabelledCounter(['reason']);
+  readonly #http = new LabelledCounter(['route', 'status']);
+  #retransmits = 0;
+  #commandSeconds = 0;
+
+  constructor(options: MetricsOptions = {}) {
+    this.#media = options.media;
+    this.#version = options.version ?? '0.0.0';
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+  }
+
+  /** Folds a closing session's counters into the totals; call from Relay 'sessionclose'. */
+  sessionClosed(session: SessionLike, reason: string): void {
+    addSession(this.#closedMedia, session);
+    this.#sessionsClosed.inc({ reason });
+  }
+
+  /** Counts one control command; `code` marks it as an error. */
+  countCommand(iface: ControlInterface, command: string, code?: string, seconds = 0): void {
+    this.#commands.inc({ interface: iface, command });
+    if (code !== undefined) this.#errors.inc({ interface: iface, command, code });
+    this.#commandSeconds += seconds;
+  }
+
+  /** Counts one HTTP response by route template (never the raw path: Call-IDs are unbounded). */
+  countHttp(route: string, status: number): void {
+    this.#http.inc({ route, status: String(status) });
+  }
+
+  /** Subscribes to an ng server's observer. */
+  observeControlServer(observer: EventEmitter<ControlServerEvents>): void {
+    observer.on('command', (e) => this.countCommand('ng', e.command, e.code, e.durationMs / 1000));
+    observer.on('drop', (e) => this.#ngDrops.inc({ reason: e.reason }));
+    observer.on('retransmit', () => { this.#retransmits++; });
+  }
+
+  /** Commands counted so far for one interface and command (for tests and /healthz). */
+  commandCount(iface: ControlInterface, command: string): number {
+    return this.#commands.get({ interface: iface, command });
+  }
+
+  /** The whole exposition, one scrape. */
+  render(): string {
+    const media = zeroTotals();
+    // Closed sessions first, then the live ones, so totals never go backwards between scrapes.
+    addTotals(media, this.#closedMedia);
+    let live = 0;
+    if (this.#media) {
+      live = this.#media.sessionCount;
+      for (const s of this.#media.sessions()) addSession(media, s);
+    }
+    const out: string[] = [];
+    const family = (name: string, type: 'counter' | 'gauge', help: string, samples: readonly Sample[]): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) {
+        const ls = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+        out.push(`${name}${ls ? `{${ls}}` : ''} ${formatValue(value)}`);
+      }
+    };
+    family('srtpgate_build_info', 'gauge', 'Version of the running srtpgate.', [[{ version: this.#version }, 1]]);
+    family('srtpgate_start_time_seconds', 'gauge', 'Start time of the process, Unix seconds.', [[{}, Math.floor(this.#startedAt / 1000)]]);
+    family('srtpgate_sessions', 'gauge', 'Sessions (calls) currently open.', [[{}, live]]);
+    family('srtpgate_sessions_closed_total', 'counter', 'Sessions closed, by reason.', this.#sessionsClosed.samples());
+    if (this.#media?.ports) {
+      family('srtpgate_media_port_pairs_in_use', 'gauge', 'RTP/RTCP port pairs allocated.', [[{}, this.#media.ports.inUse]]);
+      family('srtpgate_media_port_pairs', 'gauge', 'RTP/RTCP port pairs in the configured range.', [[{}, this.#media.ports.capacity]]);
+    }
+    family('srtpgate_packets_in_total', 'counter', 'Media packets received (RTP and RTCP).', [[{}, media.packetsIn]]);
+    family('srtpgate_packets_out_total', 'counter', 'Media packets forwarded.', [[{}, media.packetsOut]]);
+    family('srtpgate_bytes_in_total', 'counter', 'Media bytes received.', [[{}, media.bytesIn]]);
+    family('srtpgate_bytes_out_total', 'counter', 'Media bytes forwarded.', [[{}, media.bytesOut]]);
+    family('srtpgate_rtcp_packets_in_total', 'counter', 'RTCP packets received.', [[{}, media.rtcpIn]]);
+    family('srtpgate_packet_drops_total', 'counter', 'Media packets dropped, by reason.',
+      DROP_REASONS.map((r) => [{ reason: r }, media.drops[r]] as const));
+    family('srtpgate_auth_failures_total', 'counter', 'SRTP/SRTCP packets that failed authentication.', [[{}, media.drops.auth]]);
+    family('srtpgate_control_commands_total', 'counter', 'Control commands answered, by interface and command.', this.#commands.samples());
+    family('srtpgate_control_errors_total', 'counter', 'Control commands answered with an error, by interface, command and code.', this.#errors.samples());
+    family('srtpgate_control_command_seconds_total', 'counter', 'Time spent executing ng commands.', [[{}, this.#commandSeconds]]);
+    family('srtpgate_ng_retransmissions_total', 'counter', 'ng requests answered from the reply cache or coalesced with one in progress.', [[{}, this.#retransmits]]);
+    family('srtpgate_ng_dropped_total', 'counter', 'ng datagrams refused before any command ran, by reason.', this.#ngDrops.samples());
+    family('srtpgate_http_responses_total', 'counter', 'HTTP API responses, by route and status.', this.#http.samples());
+    return `${out.join('\n')}\n`;
+  }
+}
+
+function addTotals(t: MediaTotals, add: MediaTotals): void {
+  t.packetsIn += add.packetsIn;
+  t.bytesIn += add.bytesIn;
+  t.packetsOut += add.packetsOut;
+  t.bytesOut += add.bytesOut;
+  t.rtcpIn += add.rtcpIn;
+  for (const r of DROP_REASONS) t.drops[r] += add.drops[r];
+}
