@@ -3,8 +3,8 @@
 // libsrtpHarnessPath() compiles the harness with gcc + pkg-config into test/interop/bin/
 // (gitignored) and recompiles when the .c is newer; it resolves null when libsrtp2, pkg-config
 // or gcc is missing, and skipReason() then says why and how to install them.
-// LibsrtpPeer speaks the harness's `serve` line protocol; runLibsrtpBench() runs its `bench`
-// mode. Run this file directly to regenerate the canonical vectors:
+// LibsrtpPeer speaks the harness's `serve` line protocol (including MKI sessions); runLibsrtpBench()
+// runs its `bench` mode. Rng is the seeded generator the interop tests share. Run this file directly to regenerate the canonical vectors:
 //   node --import tsx test/interop/libsrtp.ts canonical > test/vectors/libsrtp-canonical.json
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -54,6 +54,8 @@ export const LibsrtpStatus = {
   NO_CTX: 13,
   CANT_CHECK: 14,
   PARSE_ERR: 21,
+  /** The packet's MKI names no key of the session, or protect asked for an index with no key. */
+  BAD_MKI: 25,
 } as const;
 
 const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
@@ -174,6 +176,45 @@ export function fromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
+/** mulberry32: small and seeded, so a failing interop run can be replayed from its seed. */
+export class Rng {
+  #s: number;
+  constructor(seed: number) { this.#s = seed >>> 0; }
+  next(): number {
+    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
+    let t = this.#s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
+  u32(): number { return Math.floor(this.next() * 4294967296) >>> 0; }
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
+    return b;
+  }
+  pick<T>(xs: readonly T[]): T {
+    const x = xs[Math.floor(this.next() * xs.length)];
+    if (x === undefined) throw new Error('pick from an empty list');
+    return x;
+  }
+}
+
+/** One master key of an MKI session: its MKI value, key and salt. */
+export interface LibsrtpMasterKey {
+  readonly mki: number;
+  readonly masterKey: Uint8Array;
+  readonly masterSalt: Uint8Array;
+}
+
+/** An MKI value as it travels: `length` bytes, big-endian (RFC 3711 §3.1), in hex. */
+export function mkiHex(value: number, length: number): string {
+  if (!Number.isInteger(length) || length < 1 || length > 4) throw new Error(`MKI length ${length} is not 1..4`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * length)) throw new Error(`MKI ${value} does not fit ${length} bytes`);
+  return value.toString(16).padStart(2 * length, '0');
+}
+
 /**
  * One `srtp_harness serve` process. Requests may be pipelined: replies come back in order.
  * Sessions are named by the caller; `in` sessions unprotect (ssrc_any_inbound), `out` ones
@@ -248,6 +289,33 @@ export class LibsrtpPeer {
   async session(id: string, direction: LibsrtpDirection, suite: LibsrtpSuite, masterKey: Uint8Array,
     masterSalt: Uint8Array, replayWindow = 1024): Promise<void> {
     await this.request(`session ${id} ${direction} ${suite} ${toHex(masterKey)} ${toHex(masterSalt)} ${replayWindow}`);
+  }
+
+  /**
+   * A session whose packets carry an MKI of `mkiLength` bytes, with every key in `keys`
+   * (libsrtp2's policy.keys / num_master_keys). keys[i] is MKI index i for useKey() and the
+   * *Mki protect calls; protect starts with index 0; unprotect picks the key by the MKI.
+   */
+  async sessionMki(id: string, direction: LibsrtpDirection, suite: LibsrtpSuite, mkiLength: number,
+    keys: readonly LibsrtpMasterKey[], replayWindow = 1024): Promise<void> {
+    if (keys.length === 0 || keys.length > 16) throw new Error(`libsrtp2 takes 1..16 master keys, not ${keys.length}`);
+    const list = keys.map((k) => `${mkiHex(k.mki, mkiLength)}:${toHex(k.masterKey)}:${toHex(k.masterSalt)}`);
+    await this.request(`session_mki ${id} ${direction} ${suite} ${replayWindow} ${mkiLength} ${list.join(' ')}`);
+  }
+
+  /** Plain protect calls of an MKI session use the key at this index from now on. */
+  async useKey(id: string, index: number): Promise<void> {
+    await this.request(`use_key ${id} ${index >>> 0}`);
+  }
+
+  /** srtp_protect_mki with this MKI index (MKI sessions only). */
+  async protectRtpMki(id: string, index: number, pkt: Uint8Array): Promise<Uint8Array> {
+    return fromHex(await this.request(`protect_rtp_mki ${id} ${index >>> 0} ${toHex(pkt)}`));
+  }
+
+  /** srtp_protect_rtcp_mki with this MKI index (MKI sessions only). */
+  async protectRtcpMki(id: string, index: number, pkt: Uint8Array): Promise<Uint8Array> {
+    return fromHex(await this.request(`protect_rtcp_mki ${id} ${index >>> 0} ${toHex(pkt)}`));
   }
 
   async closeSession(id: string): Promise<void> {
@@ -404,6 +472,32 @@ export async function hasAes192KdfBug(peer: LibsrtpPeer): Promise<boolean> {
   const out = await peer.protectRtp(id, fromHex(CANONICAL_PACKETS.rtpSrtpDriver));
   await peer.closeSession(id);
   return toHex(out) === AES192_PROBE_BUGGY;
+}
+
+/**
+ * libsrtp2 2.5 looks for the MKI of an SRTCP packet one *SRTP* tag length from the end. With
+ * the _32 HMAC suites (4-byte SRTP tag, 10-byte SRTCP tag) it reads the wrong bytes and
+ * answers bad_mki to every MKI SRTCP packet, its own included. Protect is right.
+ */
+export const LIBSRTP_MKI_SRTCP_TAG_BUG = 'this libsrtp2 locates the SRTCP MKI with the SRTP tag length, so it cannot ' +
+  'unprotect MKI SRTCP when the SRTP tag is shorter than the SRTCP one (the _32 HMAC suites); fixed upstream by ' +
+  'cisco/libsrtp#733 (2_x_dev) and #737 (main), December 2024';
+
+/** True when this libsrtp2 rejects its own MKI SRTCP for AES_CM_128_HMAC_SHA1_32 (LIBSRTP_MKI_SRTCP_TAG_BUG). */
+export async function hasMkiSrtcpTagBug(peer: LibsrtpPeer): Promise<boolean> {
+  const key: LibsrtpMasterKey = { mki: 1, masterKey: fromHex(B3_MASTER_KEY), masterSalt: fromHex(B3_MASTER_SALT) };
+  const tx = 'mki32-probe-tx';
+  const rx = 'mki32-probe-rx';
+  await peer.sessionMki(tx, 'out', 'AES_CM_128_HMAC_SHA1_32', 1, [key], 128);
+  await peer.sessionMki(rx, 'in', 'AES_CM_128_HMAC_SHA1_32', 1, [key], 128);
+  try {
+    const p = await peer.protectRtcp(tx, fromHex(CANONICAL_PACKETS.rtcp));
+    const r = await peer.try('unprotect_rtcp', rx, p);
+    return !r.ok && r.status === LibsrtpStatus.BAD_MKI;
+  } finally {
+    await peer.closeSession(tx);
+    await peer.closeSession(rx);
+  }
 }
 
 /** The SRTCP index in a protected SRTCP packet (E flag masked off). AEAD suites put it last, HMAC ones before the tag. */

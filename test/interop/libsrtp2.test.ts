@@ -7,10 +7,11 @@
 // INTEROP_SEED=<n> replays a run (the seed is in every failure message).
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createCipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSrtpSession, SrtpError } from '../../src/index.ts';
+import { createSrtpSession, createSrtpSessionSync, SrtpError, suiteByName } from '../../src/index.ts';
 import {
-  LIBSRTP_KEY_LENGTHS, LIBSRTP_SUITES, LibsrtpPeer, LibsrtpStatus, fromHex, hasAes192KdfBug,
+  LIBSRTP_KEY_LENGTHS, LIBSRTP_SUITES, LibsrtpPeer, LibsrtpStatus, Rng, fromHex, hasAes192KdfBug,
   libsrtpCanonicalVectors, skipOrFail, skipReason, srtcpIndexOf, toHex,
   type CanonicalVectorFile, type LibsrtpResult, type LibsrtpSuite,
 } from './libsrtp.ts';
@@ -23,31 +24,6 @@ const WINDOW = 1024;
 const SEED = Number(process.env.INTEROP_SEED ?? Math.floor(Math.random() * 0x7fffffff)) >>> 0;
 
 // ------------------------------------------------------------------ random
-
-/** mulberry32: small, seeded, good enough to pick sizes and bytes. */
-class Rng {
-  #s: number;
-  constructor(seed: number) { this.#s = seed >>> 0; }
-  next(): number {
-    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
-    let t = this.#s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  u32(): number { return Math.floor(this.next() * 4294967296) >>> 0; }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
-    return b;
-  }
-  pick<T>(xs: readonly T[]): T {
-    const x = xs[Math.floor(this.next() * xs.length)];
-    if (x === undefined) throw new Error('pick from an empty list');
-    return x;
-  }
-}
 
 let testNo = 0;
 /** A fresh generator per test, derived from the run seed and the test's position. */
@@ -153,10 +129,17 @@ interface Fixture {
   newLib(direction: 'in' | 'out'): Promise<string>;
 }
 
-function isUnsupportedSuite(err: unknown): boolean {
-  if (!(err instanceof Error) || !('code' in err)) return false;
-  const code = (err as { code: unknown }).code;
-  return code === 'E_BAD_REQUEST' || code === 'E_NOT_SUPPORTED';
+/**
+ * srtpgate not having a suite yet is a skip; anything else that goes wrong while creating a
+ * session for a suite it lists (a wrong salt length, say) is a failure, never a silent skip.
+ */
+function srtpgateLacks(suite: LibsrtpSuite): boolean {
+  return suiteByName(suite) === undefined;
+}
+
+/** The core refused the cipher (the suite table is ahead of the WASM build). */
+function isNotSupported(err: unknown): boolean {
+  return err instanceof SrtpError && err.code === 'E_NOT_SUPPORTED';
 }
 
 /** Sets up both peers for `suite`, or skips (returns null) with the reason. */
@@ -168,6 +151,10 @@ async function fixture(t: TestContext, suite: LibsrtpSuite): Promise<Fixture | n
   const { peer } = env;
   if (!env.libSuites.has(suite)) {
     t.skip(`this libsrtp2 does not support ${suite}`);
+    return null;
+  }
+  if (srtpgateLacks(suite)) {
+    t.skip(`srtpgate does not support ${suite} yet (not in its suite table)`);
     return null;
   }
   if (suite.startsWith('AES_192_') && env.aes192Bug) {
@@ -206,8 +193,8 @@ async function fixture(t: TestContext, suite: LibsrtpSuite): Promise<Fixture | n
     gateTx = await newGate();
     gateRx = await newGate();
   } catch (err) {
-    if (isUnsupportedSuite(err)) {
-      t.skip(`srtpgate does not support ${suite} yet (${(err as Error).message})`);
+    if (isNotSupported(err)) {
+      t.skip(`srtpgate's core does not implement ${suite} yet (${(err as Error).message})`);
       return null;
     }
     throw err;
@@ -517,4 +504,166 @@ describe('libsrtp2 harness', { timeout: TIMEOUT }, () => {
     assert.deepEqual(now.vectors, file.vectors,
       'regenerate with: node --import tsx test/interop/libsrtp.ts canonical > test/vectors/libsrtp-canonical.json');
   });
+});
+
+// ------------------------------------------------ RFC 7714 (AEAD AES-GCM) reference
+//
+// libsrtp2 is only a good oracle for the GCM suites if it follows RFC 7714, and the RFC leaves
+// one thing to its errata: the master salt is 96 bits while the RFC 3711 / RFC 6188 KDF takes
+// 112. Errata 4938 (verified) says to multiply it by 2^16, i.e. append two zero bytes, which is
+// what libsrtp2 has done since cisco/libsrtp#46 (it copies key || salt into a zeroed buffer and
+// runs the AES-CM KDF over 14 salt bytes). The SRTCP layout is RFC 7714 §9.1 / §17: header
+// (8 bytes) || ciphertext || 16-byte tag || E||SRTCP index, with AAD = header || E||index.
+// So: a small reference written from the RFC text on node:crypto, checked against the RFC's
+// own §16/§17 vectors, then libsrtp2 and srtpgate are each checked against it.
+
+/** RFC 3711 §4.3.3 AES-CM PRF (RFC 6188 §5 for AES-256), kdr 0: n bytes for `label`. */
+function kdf(masterKey: Uint8Array, masterSalt: Uint8Array, label: number, n: number): Uint8Array {
+  // x = (label || 0^48) XOR salt112, placed as x * 2^16 in the 16-byte counter block; a 96-bit
+  // salt becomes salt112 = salt96 * 2^16 (errata 4938): bytes 12 and 13 stay zero.
+  const block = new Uint8Array(16);
+  block.set(masterSalt, 0);
+  block[7] = (block[7] ?? 0) ^ label;
+  const ctr = createCipheriv(`aes-${masterKey.length * 8}-ctr`, masterKey, block);
+  return new Uint8Array(ctr.update(new Uint8Array(n)));
+}
+
+function xorInto(dst: Uint8Array, src: Uint8Array): Uint8Array {
+  for (let i = 0; i < dst.length; i++) dst[i] = (dst[i] ?? 0) ^ (src[i] ?? 0);
+  return dst;
+}
+
+function gcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plain: Uint8Array): Uint8Array {
+  const c = createCipheriv(key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm', key, iv, { authTagLength: 16 });
+  c.setAAD(aad);
+  return new Uint8Array(Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]));
+}
+
+function rtpHeaderLength(p: Uint8Array): number {
+  let n = 12 + 4 * ((p[0] ?? 0) & 15);
+  if (((p[0] ?? 0) & 0x10) !== 0) n += 4 + 4 * (((p[n + 2] ?? 0) << 8) | (p[n + 3] ?? 0));
+  return n;
+}
+
+/** RFC 7714 §8: SRTP with the session key and salt. IV = (0^16 || SSRC || ROC || SEQ) XOR salt; AAD = header. */
+function refSealRtp(sessionKey: Uint8Array, sessionSalt: Uint8Array, roc: number, pkt: Uint8Array): Uint8Array {
+  const hdr = rtpHeaderLength(pkt);
+  const iv = new Uint8Array(12);
+  const v = new DataView(iv.buffer);
+  iv.set(pkt.subarray(8, 12), 2);
+  v.setUint32(6, roc >>> 0);
+  iv.set(pkt.subarray(2, 4), 10);
+  const sealed = gcmSeal(sessionKey, xorInto(iv, sessionSalt), pkt.subarray(0, hdr), pkt.subarray(hdr));
+  return new Uint8Array(Buffer.concat([pkt.subarray(0, hdr), sealed]));
+}
+
+/** RFC 7714 §9: SRTCP, E = 1. IV = (0^16 || SSRC || 0^16 || 0 || index31) XOR salt; AAD = first 8 bytes || E||index. */
+function refSealRtcp(sessionKey: Uint8Array, sessionSalt: Uint8Array, index: number, pkt: Uint8Array): Uint8Array {
+  const iv = new Uint8Array(12);
+  iv.set(pkt.subarray(4, 8), 2);
+  new DataView(iv.buffer).setUint32(8, index & 0x7fffffff);
+  const trailer = new Uint8Array(4);
+  new DataView(trailer.buffer).setUint32(0, (0x80000000 | index) >>> 0);
+  const aad = new Uint8Array(Buffer.concat([pkt.subarray(0, 8), trailer]));
+  const sealed = gcmSeal(sessionKey, xorInto(iv, sessionSalt), aad, pkt.subarray(8));
+  return new Uint8Array(Buffer.concat([pkt.subarray(0, 8), sealed, trailer]));
+}
+
+/** Session keys from the master key and 12-byte master salt (labels 0/2 for SRTP, 3/5 for SRTCP). */
+function refSessionKeys(kind: 'rtp' | 'rtcp', masterKey: Uint8Array, masterSalt: Uint8Array): { key: Uint8Array; salt: Uint8Array } {
+  const base = kind === 'rtp' ? 0 : 3;
+  return { key: kdf(masterKey, masterSalt, base, masterKey.length), salt: kdf(masterKey, masterSalt, base + 2, 12) };
+}
+
+const GCM_SUITES = ['AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'] as const;
+
+/** SRTP packets spanning a ROC wrap, with CSRCs and extensions, and SRTCP packets, for one SSRC. */
+function gcmSamples(rng: Rng, ssrc: number): { rtp: { pkt: Uint8Array; roc: number }[]; rtcp: Uint8Array[] } {
+  const rtp: { pkt: Uint8Array; roc: number }[] = [];
+  for (let i = 0; i < 24; i++) {
+    const seq = 65530 + i;
+    rtp.push({ pkt: rtpPacket(rng, { ssrc, seq: seq & 0xffff, payload: rng.int(0, 300) }), roc: seq > 0xffff ? 1 : 0 });
+  }
+  return { rtp, rtcp: Array.from({ length: 12 }, () => rtcpPacket(rng, ssrc, 4 * rng.int(0, 40))) };
+}
+
+describe('RFC 7714 AES-GCM reference (node:crypto)', { timeout: TIMEOUT }, () => {
+  it('reproduces RFC 7714 §16.1.1 (SRTP, AEAD_AES_128_GCM) and §17.2 (SRTCP, AEAD_AES_256_GCM)', () => {
+    // The RFC's vectors start from the session key and salt, not from a master key.
+    const salt = fromHex('517569642070726f2071756f');
+    const rtp = fromHex('8040f17b8041f8d35501a0b2' +
+      '47616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573');
+    assert.equal(toHex(refSealRtp(fromHex('000102030405060708090a0b0c0d0e0f'), salt, 0, rtp)),
+      '8040f17b8041f8d35501a0b2' +
+      'f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf8833' +
+      '899d7f27beb16a9152cf765ee4390cce');
+    const rtcp = fromHex('81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61' +
+      'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef');
+    assert.equal(toHex(refSealRtcp(fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'), salt, 0x5d4, rtcp)),
+      '81c8000d4d617273' +
+      'd50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555be8415f658c61de047' +
+      '6f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be' +
+      '800005d4');
+  });
+
+  for (const suite of GCM_SUITES) {
+    it(`${suite}: libsrtp2 follows RFC 7714 with errata 4938 (KDF salt × 2^16; SRTCP AAD = header || E||index)`, async (t) => {
+      if (env === null) return skipOrFail(t, skipReason());
+      if (!env.libSuites.has(suite)) return t.skip(`this libsrtp2 does not support ${suite}`);
+      const { peer } = env;
+      const rng = rngFor();
+      const { key, salt } = LIBSRTP_KEY_LENGTHS[suite];
+      const masterKey = rng.bytes(key);
+      const masterSalt = rng.bytes(salt);
+      const ssrc = rng.u32();
+      const id = `rfc7714-${suite}-${++sessionNo}`;
+      await peer.session(id, 'out', suite, masterKey, masterSalt, WINDOW);
+      t.after(() => peer.closeSession(id).catch(() => undefined));
+      const sample = gcmSamples(rng, ssrc);
+      const rtpKeys = refSessionKeys('rtp', masterKey, masterSalt);
+      const rtcpKeys = refSessionKeys('rtcp', masterKey, masterSalt);
+      for (const [i, { pkt, roc }] of sample.rtp.entries()) {
+        const lib = await peer.protectRtp(id, pkt);
+        assert.equal(toHex(lib), toHex(refSealRtp(rtpKeys.key, rtpKeys.salt, roc, pkt)),
+          seedNote(`SRTP packet ${i} (ROC ${roc}, seq ${(pkt[2] ?? 0) * 256 + (pkt[3] ?? 0)}): libsrtp2 differs from RFC 7714`));
+      }
+      for (const [i, pkt] of sample.rtcp.entries()) {
+        const lib = await peer.protectRtcp(id, pkt);
+        const index = srtcpIndexOf(suite, lib);
+        assert.equal(toHex(lib), toHex(refSealRtcp(rtcpKeys.key, rtcpKeys.salt, index, pkt)),
+          seedNote(`SRTCP packet ${i} (index ${index}): libsrtp2 differs from RFC 7714`));
+      }
+    });
+
+    it(`${suite}: srtpgate follows RFC 7714 with errata 4938, SRTP and SRTCP`, (t) => {
+      if (srtpgateLacks(suite)) return t.skip(`srtpgate does not support ${suite} yet (not in its suite table)`);
+      const rng = rngFor();
+      const { key, salt } = LIBSRTP_KEY_LENGTHS[suite];
+      const masterKey = rng.bytes(key);
+      const masterSalt = rng.bytes(salt);
+      const ssrc = rng.u32();
+      let tx: GateSession;
+      try {
+        tx = createSrtpSessionSync({ suite: suite as SessionOptions['suite'], masterKey: masterKey.slice(), masterSalt: masterSalt.slice() });
+      } catch (err) {
+        if (isNotSupported(err)) return t.skip(`srtpgate's core does not implement ${suite} yet`);
+        throw err;
+      }
+      t.after(() => tx.close());
+      const sample = gcmSamples(rng, ssrc);
+      const rtpKeys = refSessionKeys('rtp', masterKey, masterSalt);
+      const rtcpKeys = refSessionKeys('rtcp', masterKey, masterSalt);
+      for (const [i, { pkt, roc }] of sample.rtp.entries()) {
+        assert.equal(toHex(tx.protectRtp(pkt)), toHex(refSealRtp(rtpKeys.key, rtpKeys.salt, roc, pkt)),
+          seedNote(`SRTP packet ${i} (ROC ${roc}): srtpgate differs from RFC 7714`));
+      }
+      for (const [i, pkt] of sample.rtcp.entries()) {
+        const out = tx.protectRtcp(pkt);
+        const index = srtcpIndexOf(suite, out);
+        assert.equal((out[out.length - 4] ?? 0) & 0x80, 0x80, seedNote(`SRTCP packet ${i}: E flag clear`));
+        assert.equal(toHex(out), toHex(refSealRtcp(rtcpKeys.key, rtcpKeys.salt, index, pkt)),
+          seedNote(`SRTCP packet ${i} (index ${index}): srtpgate differs from RFC 7714`));
+      }
+    });
+  }
 });

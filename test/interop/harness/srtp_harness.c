@@ -8,8 +8,14 @@
  *     Line protocol on stdin/stdout, one reply line per request line, flushed.
  *     Binary data travels as hex. Requests:
  *       session <id> <in|out> <SUITE> <keyhex> <salthex> <window>
+ *       session_mki <id> <in|out> <SUITE> <window> <mkiLen> <mkihex>:<keyhex>:<salthex> ...
+ *         (1..16 master keys, each with its MKI of exactly mkiLen octets; the
+ *         first one listed is MKI index 0, the next index 1, ...)
  *       protect_rtp <id> <hex>     unprotect_rtp <id> <hex>
  *       protect_rtcp <id> <hex>    unprotect_rtcp <id> <hex>
+ *       protect_rtp_mki <id> <index> <hex>   protect_rtcp_mki <id> <index> <hex>
+ *         (srtp_protect_mki / srtp_protect_rtcp_mki with that MKI index)
+ *       use_key <id> <index>   (MKI index plain protect_rtp/_rtcp use; default 0)
  *       set_roc <id> <ssrc> <roc>  get_roc <id> <ssrc>     (decimal numbers)
  *       close <id>    version    suites    quit
  *     Replies: "ok", "ok <hex>" (packets), "ok <decimal>" (get_roc),
@@ -26,6 +32,10 @@
  *
  * Suites use the RFC 4568 / RFC 6188 / RFC 7714 SDES names. For the _32 HMAC
  * suites SRTCP keeps the 80-bit tag (RFC 4568 section 6.2).
+ *
+ * MKI sessions (session_mki) protect and unprotect with use_mki = 1, so every
+ * packet carries an MKI and every received packet must carry a known one;
+ * an unknown MKI answers "err 25 bad_mki", as does an index with no key.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,6 +49,9 @@
 #include <time.h>
 
 #define MAX_SESSIONS 256
+/* libsrtp2 allows MKIs up to SRTP_MAX_MKI_LEN; RFC 4568 SDES carries at most 128
+ * bits (1..128 octets in theory, 1..4 in practice); 16 octets covers both tests and sanity. */
+#define MAX_MKI_LEN 16
 #define MAX_ID_LEN 63
 #define MAX_PACKET 65536
 /* srtp_protect_rtcp may write SRTP_MAX_TRAILER_LEN + 4 octets past the end. */
@@ -203,6 +216,14 @@ typedef struct {
     srtp_t ctx;
     srtp_policy_t policy; /* template kept for srtp_add_stream (set_roc) */
     uint8_t key[SRTP_MAX_KEY_LEN];
+    /* MKI sessions: the policy points into these, and srtp_add_stream (set_roc)
+     * reads them again, so they live as long as the session. */
+    int use_mki;
+    unsigned int tx_index; /* MKI index plain protect uses */
+    srtp_master_key_t mkeys[SRTP_MAX_NUM_MASTER_KEYS];
+    srtp_master_key_t *mkey_ptrs[SRTP_MAX_NUM_MASTER_KEYS];
+    uint8_t mkey_material[SRTP_MAX_NUM_MASTER_KEYS][SRTP_MAX_KEY_LEN];
+    uint8_t mki_ids[SRTP_MAX_NUM_MASTER_KEYS][MAX_MKI_LEN];
 } session_t;
 
 static session_t sessions[MAX_SESSIONS];
@@ -262,6 +283,29 @@ static void reply_packet(const uint8_t *buf, int len)
     fputc('\n', stdout);
 }
 
+/* Frees an existing session of that id and returns a free slot, or NULL. */
+static session_t *claim_slot(const char *id)
+{
+    session_t *s = find_session(id);
+    size_t i;
+    if (s != NULL)
+        close_session(s);
+    for (i = 0; i < MAX_SESSIONS && sessions[i].used; i++)
+        ;
+    return i == MAX_SESSIONS ? NULL : &sessions[i];
+}
+
+static int parse_direction(const char *s, int *outbound)
+{
+    if (strcmp(s, "out") == 0)
+        *outbound = 1;
+    else if (strcmp(s, "in") == 0)
+        *outbound = 0;
+    else
+        return -1;
+    return 0;
+}
+
 static void cmd_session(char **argv, int argc)
 {
     const suite_t *suite;
@@ -270,18 +314,10 @@ static void cmd_session(char **argv, int argc)
     long mkey_len, msalt_len;
     uint32_t window;
     int outbound;
-    size_t i;
     srtp_err_status_t st;
 
-    if (argc != 7 || strlen(argv[1]) > MAX_ID_LEN || parse_u32(argv[6], &window) != 0) {
-        reply_err(srtp_err_status_bad_param);
-        return;
-    }
-    if (strcmp(argv[2], "out") == 0)
-        outbound = 1;
-    else if (strcmp(argv[2], "in") == 0)
-        outbound = 0;
-    else {
+    if (argc != 7 || strlen(argv[1]) > MAX_ID_LEN || parse_u32(argv[6], &window) != 0 ||
+        parse_direction(argv[2], &outbound) != 0) {
         reply_err(srtp_err_status_bad_param);
         return;
     }
@@ -292,16 +328,11 @@ static void cmd_session(char **argv, int argc)
         reply_err(srtp_err_status_bad_param);
         return;
     }
-    s = find_session(argv[1]);
-    if (s != NULL)
-        close_session(s);
-    for (i = 0; i < MAX_SESSIONS && sessions[i].used; i++)
-        ;
-    if (i == MAX_SESSIONS) {
+    s = claim_slot(argv[1]);
+    if (s == NULL) {
         reply_err(srtp_err_status_alloc_fail);
         return;
     }
-    s = &sessions[i];
     st = make_policy(&s->policy, s->key, suite, outbound, mkey, (size_t)mkey_len,
                      msalt, (size_t)msalt_len, window);
     if (st == srtp_err_status_ok)
@@ -318,16 +349,100 @@ static void cmd_session(char **argv, int argc)
     puts("ok");
 }
 
-typedef enum { OP_PROTECT_RTP, OP_UNPROTECT_RTP, OP_PROTECT_RTCP, OP_UNPROTECT_RTCP } packet_op;
-
-static void cmd_packet(char **argv, int argc, packet_op op, uint8_t *buf)
+/*
+ * session_mki <id> <in|out> <SUITE> <window> <mkiLen> <mki>:<key>:<salt> ...
+ * Builds the policy with policy.key = NULL and policy.keys/num_master_keys set,
+ * which is how libsrtp2 2.x is told to expect (and write) an MKI.
+ */
+static void cmd_session_mki(char **argv, int argc)
 {
+    const suite_t *suite;
     session_t *s;
-    long n;
-    int len;
+    uint32_t window, mki_len;
+    int outbound, nkeys, k;
     srtp_err_status_t st;
 
-    if (argc < 2 || argc > 3) {
+    nkeys = argc - 6;
+    if (argc < 7 || nkeys > SRTP_MAX_NUM_MASTER_KEYS || strlen(argv[1]) > MAX_ID_LEN ||
+        parse_direction(argv[2], &outbound) != 0 || parse_u32(argv[4], &window) != 0 ||
+        parse_u32(argv[5], &mki_len) != 0 || mki_len == 0 || mki_len > MAX_MKI_LEN) {
+        reply_err(srtp_err_status_bad_param);
+        return;
+    }
+    suite = suite_by_name(argv[3]);
+    if (suite == NULL) {
+        reply_err(srtp_err_status_bad_param);
+        return;
+    }
+    s = claim_slot(argv[1]);
+    if (s == NULL) {
+        reply_err(srtp_err_status_alloc_fail);
+        return;
+    }
+    for (k = 0; k < nkeys; k++) {
+        /* Split "mki:key:salt" in place. */
+        char *mki_hex = argv[6 + k], *key_hex, *salt_hex;
+        uint8_t part[SRTP_MAX_KEY_LEN];
+        long n;
+        key_hex = strchr(mki_hex, ':');
+        salt_hex = key_hex == NULL ? NULL : strchr(key_hex + 1, ':');
+        if (salt_hex == NULL) {
+            memset(s, 0, sizeof(*s));
+            reply_err(srtp_err_status_bad_param);
+            return;
+        }
+        *key_hex++ = '\0';
+        *salt_hex++ = '\0';
+        if (hex_decode(mki_hex, s->mki_ids[k], MAX_MKI_LEN) != (long)mki_len ||
+            hex_decode(key_hex, part, sizeof(part)) != (long)suite->key_len) {
+            memset(s, 0, sizeof(*s));
+            reply_err(srtp_err_status_bad_param);
+            return;
+        }
+        memcpy(s->mkey_material[k], part, suite->key_len);
+        n = hex_decode(salt_hex, part, sizeof(part));
+        if (n != (long)suite->salt_len) {
+            memset(part, 0, sizeof(part));
+            memset(s, 0, sizeof(*s));
+            reply_err(srtp_err_status_bad_param);
+            return;
+        }
+        memcpy(s->mkey_material[k] + suite->key_len, part, suite->salt_len);
+        memset(part, 0, sizeof(part));
+        s->mkeys[k].key = s->mkey_material[k];
+        s->mkeys[k].mki_id = s->mki_ids[k];
+        s->mkeys[k].mki_size = mki_len;
+        s->mkey_ptrs[k] = &s->mkeys[k];
+    }
+    memset(&s->policy, 0, sizeof(s->policy));
+    suite->rtp(&s->policy.rtp);
+    suite->rtcp(&s->policy.rtcp);
+    s->policy.key = NULL;
+    s->policy.keys = s->mkey_ptrs;
+    s->policy.num_master_keys = (unsigned long)nkeys;
+    s->policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
+    s->policy.window_size = window;
+    s->policy.allow_repeat_tx = 0;
+    s->policy.next = NULL;
+    st = srtp_create(&s->ctx, &s->policy);
+    if (st != srtp_err_status_ok) {
+        memset(s, 0, sizeof(*s));
+        reply_err(st);
+        return;
+    }
+    s->used = 1;
+    s->use_mki = 1;
+    s->tx_index = 0;
+    memcpy(s->id, argv[1], strlen(argv[1]) + 1);
+    puts("ok");
+}
+
+static void cmd_use_key(char **argv, int argc)
+{
+    session_t *s;
+    uint32_t index;
+
+    if (argc != 3 || parse_u32(argv[2], &index) != 0) {
         reply_err(srtp_err_status_bad_param);
         return;
     }
@@ -336,24 +451,65 @@ static void cmd_packet(char **argv, int argc, packet_op op, uint8_t *buf)
         reply_err(srtp_err_status_no_ctx);
         return;
     }
-    n = argc == 3 ? hex_decode(argv[2], buf, MAX_PACKET) : 0;
+    if (!s->use_mki || index >= s->policy.num_master_keys) {
+        reply_err(srtp_err_status_bad_mki);
+        return;
+    }
+    s->tx_index = index;
+    puts("ok");
+}
+
+typedef enum { OP_PROTECT_RTP, OP_UNPROTECT_RTP, OP_PROTECT_RTCP, OP_UNPROTECT_RTCP } packet_op;
+
+/*
+ * <op> <id> [<hex>], or when with_index is set: <op> <id> <index> [<hex>].
+ * An empty packet may be sent by leaving the hex out.
+ */
+static void cmd_packet(char **argv, int argc, packet_op op, int with_index, uint8_t *buf)
+{
+    session_t *s;
+    long n;
+    int len, first = with_index ? 3 : 2;
+    uint32_t index = 0;
+    unsigned int use_mki;
+    srtp_err_status_t st;
+
+    if (argc < first || argc > first + 1 || (with_index && parse_u32(argv[2], &index) != 0)) {
+        reply_err(srtp_err_status_bad_param);
+        return;
+    }
+    s = find_session(argv[1]);
+    if (s == NULL) {
+        reply_err(srtp_err_status_no_ctx);
+        return;
+    }
+    n = argc == first + 1 ? hex_decode(argv[first], buf, MAX_PACKET) : 0;
     if (n < 0) {
         reply_err(srtp_err_status_bad_param);
         return;
     }
     len = (int)n;
+    /* libsrtp2 quietly protects without an MKI when asked for index 0 of a
+     * session that has none: refuse, so a test cannot believe it sent one. */
+    if (with_index && !s->use_mki) {
+        reply_err(srtp_err_status_bad_param);
+        return;
+    }
+    use_mki = (unsigned int)s->use_mki;
+    if (!with_index)
+        index = s->tx_index;
     switch (op) {
     case OP_PROTECT_RTP:
-        st = srtp_protect(s->ctx, buf, &len);
+        st = srtp_protect_mki(s->ctx, buf, &len, use_mki, index);
         break;
     case OP_UNPROTECT_RTP:
-        st = srtp_unprotect(s->ctx, buf, &len);
+        st = srtp_unprotect_mki(s->ctx, buf, &len, (unsigned int)s->use_mki);
         break;
     case OP_PROTECT_RTCP:
-        st = srtp_protect_rtcp(s->ctx, buf, &len);
+        st = srtp_protect_rtcp_mki(s->ctx, buf, &len, use_mki, index);
         break;
     default:
-        st = srtp_unprotect_rtcp(s->ctx, buf, &len);
+        st = srtp_unprotect_rtcp_mki(s->ctx, buf, &len, (unsigned int)s->use_mki);
         break;
     }
     if (st != srtp_err_status_ok)
@@ -444,7 +600,8 @@ static void print_suites(FILE *f, const char *sep)
     }
 }
 
-#define MAX_ARGS 8
+/* session_mki: 6 words and up to SRTP_MAX_NUM_MASTER_KEYS keys. */
+#define MAX_ARGS (6 + SRTP_MAX_NUM_MASTER_KEYS)
 
 static int serve(void)
 {
@@ -478,14 +635,22 @@ static int serve(void)
             break;
         } else if (strcmp(argv[0], "session") == 0) {
             cmd_session(argv, argc);
+        } else if (strcmp(argv[0], "session_mki") == 0) {
+            cmd_session_mki(argv, argc);
+        } else if (strcmp(argv[0], "use_key") == 0) {
+            cmd_use_key(argv, argc);
         } else if (strcmp(argv[0], "protect_rtp") == 0) {
-            cmd_packet(argv, argc, OP_PROTECT_RTP, buf);
+            cmd_packet(argv, argc, OP_PROTECT_RTP, 0, buf);
         } else if (strcmp(argv[0], "unprotect_rtp") == 0) {
-            cmd_packet(argv, argc, OP_UNPROTECT_RTP, buf);
+            cmd_packet(argv, argc, OP_UNPROTECT_RTP, 0, buf);
         } else if (strcmp(argv[0], "protect_rtcp") == 0) {
-            cmd_packet(argv, argc, OP_PROTECT_RTCP, buf);
+            cmd_packet(argv, argc, OP_PROTECT_RTCP, 0, buf);
         } else if (strcmp(argv[0], "unprotect_rtcp") == 0) {
-            cmd_packet(argv, argc, OP_UNPROTECT_RTCP, buf);
+            cmd_packet(argv, argc, OP_UNPROTECT_RTCP, 0, buf);
+        } else if (strcmp(argv[0], "protect_rtp_mki") == 0) {
+            cmd_packet(argv, argc, OP_PROTECT_RTP, 1, buf);
+        } else if (strcmp(argv[0], "protect_rtcp_mki") == 0) {
+            cmd_packet(argv, argc, OP_PROTECT_RTCP, 1, buf);
         } else if (strcmp(argv[0], "set_roc") == 0) {
             cmd_set_roc(argv, argc);
         } else if (strcmp(argv[0], "get_roc") == 0) {
