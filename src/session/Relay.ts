@@ -49,8 +49,15 @@ let warnedNoNative = false;
 /** The batched backend for `io`, or null for node:dgram. */
 function chooseIo(io: RelayIo, dp: DataPath): BatchedIo | null {
   if (io === 'dgram') return null;
-  if (BatchedIo.available()) return BatchedIo.create(dp);
-  const reason = BatchedIo.unavailableReason() ?? 'unknown';
+  let reason = BatchedIo.unavailableReason() ?? '';
+  if (BatchedIo.available()) {
+    try {
+      return BatchedIo.create(dp);
+    } catch (e) {
+      if (io === 'native') throw e;
+      reason = (e as Error).message;
+    }
+  }
   if (io === 'native') throw new RelayError('E_INTERNAL', 'batched I/O unavailable', { reason });
   if (!warnedNoNative) {
     warnedNoNative = true;

@@ -10,7 +10,7 @@
 // reused while the kernel may still read it. A full socket buffer (EAGAIN) keeps the rest
 // of that socket's sends queued until epoll says it is writable; a full queue, a bad
 // destination or a closed port fails the send through `done` — never blocking, never throwing.
-import { loadAddon, BUILD_COMMAND, CTL_STASH, FLAG_DETACHED, FLAG_WRITABLE, INDEX_MASK, RX_STRIDE, Stat,
+import { loadAddon, BUILD_COMMAND, CTL_STASH, FLAG_DETACHED, INDEX_MASK, RX_STRIDE, Stat,
   STAT_COUNT, TX_DEFERRED, TX_STRIDE, type UdpBatchAddon, type UdpBatchContext } from './addon.ts';
 import { BatchedMediaPort, type BatchedPortHandler } from './BatchedMediaPort.ts';
 import { NativeIoError } from './NativeIoError.ts';
@@ -188,10 +188,19 @@ export class BatchedIo {
    */
   close(): void {
     if (this.#closed) return;
-    for (const p of this.#ports) p?.close();
-    if (!this.#flushing) this.#flush(); // closed ports: the queue fails with EBADF, slots come back
+    for (const p of this.#ports) p?.close(); // each sends what it still has queued, if it can
     this.#closed = true;
+    // What is left (waiting on a full socket buffer, or queued from inside a completion) can
+    // no longer go out: its slots come back now and its `done` gets EBADF, asynchronously.
     const ring = this.#target.ring;
+    for (let i = 0; i < this.#txCount; i++) {
+      if (this.#txCopySlot[i]! >= 0) ring.release(this.#txCopySlot[i]!);
+      this.#rejected.push({ done: this.#txDone[i]!, err: this.#error(EBADF) });
+      this.#txDone[i] = null;
+      this.#txCopySlot[i] = -1;
+    }
+    this.#txCount = 0;
+    if (this.#rejected.length > 0) this.#scheduleFlush();
     for (let n = this.#ctl[CTL_STASH]!; n > 0; n--) ring.release(this.#stash[n - 1]!);
     this.#ctl[CTL_STASH] = 0;
     this.#addon.destroy(this.#ctx);
@@ -301,9 +310,9 @@ export class BatchedIo {
         if (slot >= 0) ring.release(slot);
       }
       this.#inBatch = false;
+      // Also the retry after FLAG_WRITABLE: sends deferred on EAGAIN go out now.
       if (!this.#closed && !this.#flushing) this.#flush();
     }
-    if ((flags & FLAG_WRITABLE) !== 0 && this.#txCount > 0) this.#scheduleFlush();
   };
 
   #scheduleFlush(): void {
@@ -322,10 +331,17 @@ export class BatchedIo {
     for (const r of rejected) r.done(r.err);
   };
 
-  /** Sends the queue, runs the completions, refills the receive stash. */
+  /**
+   * Sends the queue, runs the completions, refills the receive stash. Not re-entrant: while
+   * it runs (completions included) a full queue rejects instead of flushing again, so the
+   * completion table being walked is never overwritten.
+   */
   #flush(): void {
     this.#flushing = true;
     let completions = 0;
+    let queued = 0;
+    let threw = false;
+    let thrown: unknown = null;
     try {
       const n = this.#txCount;
       if (n > 0) {
@@ -351,20 +367,27 @@ export class BatchedIo {
         for (let i = keep; i < n; i++) { dones[i] = null; copies[i] = -1; }
         this.#txCount = keep;
       }
+      queued = this.#txCount;
+      const rejected = this.#rejected;
+      if (rejected.length > 0) this.#rejected = [];
+      for (let i = 0; i < completions; i++) {
+        const done = this.#doneFns[i]!;
+        const err = this.#doneErrs[i]!;
+        this.#doneFns[i] = null;
+        this.#doneErrs[i] = null;
+        // A throwing `done` must not cost the other sends their completion (and slot).
+        try { done(err); } catch (e) { if (!threw) { threw = true; thrown = e; } }
+      }
+      for (const r of rejected) {
+        try { r.done(r.err); } catch (e) { if (!threw) { threw = true; thrown = e; } }
+      }
     } finally {
       this.#flushing = false;
     }
-    const rejected = this.#rejected;
-    if (rejected.length > 0) this.#rejected = [];
-    for (let i = 0; i < completions; i++) {
-      const done = this.#doneFns[i]!;
-      const err = this.#doneErrs[i]!;
-      this.#doneFns[i] = null;
-      this.#doneErrs[i] = null;
-      done(err);
-    }
-    for (const r of rejected) r.done(r.err);
     this.#refill();
+    // Sends queued by the completions themselves go out on the next turn.
+    if (this.#txCount > queued && !this.#inBatch) this.#scheduleFlush();
+    if (threw) throw thrown;
   }
 
   #refill(): void {
