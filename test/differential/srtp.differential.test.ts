@@ -40,7 +40,7 @@ function randomRtcp(r: Rng, ssrc: number): Uint8Array {
 }
 
 function material(r: Rng, suite: SuiteName): { masterKey: Uint8Array; masterSalt: Uint8Array } {
-  return { masterKey: r.bytes(refSuite(suite).keyLen), masterSalt: r.bytes(14) };
+  return { masterKey: r.bytes(refSuite(suite).keyLen), masterSalt: r.bytes(refSuite(suite).saltLen) };
 }
 
 interface GateExtra {
@@ -176,8 +176,8 @@ for (const suite of SUITE_NAMES) {
           const p = randomRtcp(r, ssrc);
           const ctx = `seed ${SEED} rtcp ${i} ssrc ${ssrc}: ${describeInput(p)}`;
           const got = gate.protectRtcp(p);
-          const { index, encrypted } = srtcpTrailer(got, refSuite(suite).rtcpTagLen);
-          assert.equal(encrypted, refSuite(suite).cipher === 'AES_CM', `E flag, ${ctx}`);
+          const { index, encrypted } = srtcpTrailer(got, refSuite(suite));
+          assert.equal(encrypted, refSuite(suite).encrypts, `E flag, ${ctx}`);
           const prev = lastIndex.get(ssrc);
           if (prev !== undefined) assert.equal(index, prev + 1, `SRTCP index must count up per SSRC, ${ctx}`);
           lastIndex.set(ssrc, index);
@@ -240,7 +240,7 @@ for (const suite of SUITE_NAMES) {
             assert.equal(toHex(gate.unprotectRtp(got)), toHex(p), `${label}: srtpgate unprotect seq ${seq}`);
             const c = randomRtcp(r, ssrc);
             const cp = gate.protectRtcp(c);
-            refTx.setSrtcpIndex(ssrc, srtcpTrailer(cp, 10, mkiBytes?.length ?? 0).index);
+            refTx.setSrtcpIndex(ssrc, srtcpTrailer(cp, refSuite(suite), mkiBytes?.length ?? 0).index);
             assert.equal(toHex(cp), toHex(refTx.protectRtcp(c)), `${label}: SRTCP ${describeInput(c)}`);
             assert.equal(toHex(refRx.unprotectRtcp(cp)), toHex(c), `${label}: reference SRTCP unprotect`);
             assert.equal(toHex(gate.unprotectRtcp(cp)), toHex(c), `${label}: srtpgate SRTCP unprotect`);
@@ -251,7 +251,7 @@ for (const suite of SUITE_NAMES) {
       }
     });
 
-    if (refSuite(suite).cipher === 'AES_CM') {
+    if (refSuite(suite).encrypts) {
       test('SRTCP with E clear is refused unless insecureAllowUnencryptedSrtcp', async () => {
         const r = prng(SEED + 5);
         const m = material(r, suite);
@@ -261,7 +261,7 @@ for (const suite of SUITE_NAMES) {
         try {
           const p = randomRtcp(r, 42);
           const clear = refTx.protectRtcp(p, { encrypt: false });
-          assert.equal(srtcpTrailer(clear).encrypted, false);
+          assert.equal(srtcpTrailer(clear, refSuite(suite)).encrypted, false);
           const before = strict.snapshotState();
           assert.equal(codeOf(() => strict.unprotectRtcp(clear)), 'E_UNENCRYPTED_SRTCP');
           assert.deepEqual(strict.snapshotState(), before);
@@ -302,7 +302,7 @@ for (const { build, debug } of BUILDS) {
             assert.equal(toHex(gate.unprotectRtp(got)), toHex(p));
             const c = randomRtcp(r, ssrc);
             const cp = gate.protectRtcp(c);
-            refTx.setSrtcpIndex(ssrc, srtcpTrailer(cp).index);
+            refTx.setSrtcpIndex(ssrc, srtcpTrailer(cp, refSuite(suite)).index);
             assert.equal(toHex(cp), toHex(refTx.protectRtcp(c)), `${suite} SRTCP: ${describeInput(c)}`);
             assert.equal(toHex(gate.unprotectRtcp(cp)), toHex(c));
           }

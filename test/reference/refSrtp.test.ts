@@ -6,8 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHmac, createCipheriv, randomBytes } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
 import { SUITES } from '../../src/crypto/suites.ts';
+import { CIPHER_AES_CM, CIPHER_AES_F8, CIPHER_AES_GCM, CIPHER_NULL } from '../../src/crypto/abi.ts';
 import {
-  REF_SUITES, REF_SUITE_NAMES, RefSrtpContext, RefSrtpError, LABEL, refSuite, type RefSuiteName,
+  REF_SUITES, REF_SUITE_NAMES, RefSrtpContext, RefSrtpError, LABEL, refSuite, type RefCipher, type RefSuiteName,
   aesCmIv, aesCmKeystream, deriveSessionKeys, estimateIndex, estimateRoc, hex, hmacSha1,
   parseRtpHeader, prfIv, srtcpTrailer, srtpPrf, toHex,
 } from './refSrtp.ts';
@@ -29,6 +30,9 @@ const b2 = vector<B2>('rfc3711-b2.json');
 const b3 = vector<B3>('rfc3711-b3.json');
 const r6188 = vector<R6188>('rfc6188-7.json');
 const r2202 = vector<R2202>('rfc2202.json');
+
+/** The core's cipher numbers (src/crypto/abi.ts) for the reference's cipher names. */
+const CIPHER_OF: Readonly<Record<RefCipher, number>> = { NULL: CIPHER_NULL, AES_CM: CIPHER_AES_CM, AES_GCM: CIPHER_AES_GCM, AES_F8: CIPHER_AES_F8 };
 
 const eqHex = (got: Uint8Array, want: string, msg?: string) => assert.equal(toHex(got), want.toLowerCase(), msg);
 
@@ -181,7 +185,9 @@ describe('reference SRTP: packets', () => {
       assert.equal(r.saltLen, s.saltLen, s.name);
       assert.equal(r.rtpTagLen, s.rtpTagLen, s.name);
       assert.equal(r.rtcpTagLen, s.rtcpTagLen, s.name);
-      assert.equal(r.cipher === 'AES_CM', s.encrypts, s.name);
+      assert.equal(r.encrypts, s.encrypts, s.name);
+      assert.equal(CIPHER_OF[r.cipher], s.cipher, s.name);
+      assert.equal(r.aead, s.cipher === CIPHER_AES_GCM, s.name);
     }
   });
 
@@ -209,7 +215,7 @@ describe('reference SRTP: packets', () => {
   for (const suite of REF_SUITE_NAMES) {
     test(`round trip across a ROC wrap with reordering, ${suite}`, () => {
       const s = REF_SUITES[suite];
-      const opts = { suite, masterKey: randomBytes(s.keyLen), masterSalt: randomBytes(14) };
+      const opts = { suite, masterKey: randomBytes(s.keyLen), masterSalt: randomBytes(s.saltLen) };
       const tx = new RefSrtpContext(opts);
       const rx = new RefSrtpContext(opts);
       const seqs = [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((q) => [q, pkt(0x11223344, q)] as const);
@@ -234,7 +240,7 @@ describe('reference SRTP: packets', () => {
 
     test(`SRTCP: E flag, index, tag, ${suite}`, () => {
       const s = REF_SUITES[suite];
-      const opts = { suite, masterKey: randomBytes(s.keyLen), masterSalt: randomBytes(14) };
+      const opts = { suite, masterKey: randomBytes(s.keyLen), masterSalt: randomBytes(s.saltLen) };
       const tx = new RefSrtpContext({ ...opts, srtcpIndexStart: 5 });
       const rx = new RefSrtpContext(opts);
       const rtcp = new Uint8Array(28);
@@ -242,8 +248,8 @@ describe('reference SRTP: packets', () => {
       rtcp[0] = 0x80; rtcp[1] = 200; rtcp[2] = 0; rtcp[3] = 6;
       for (let i = 0; i < 3; i++) {
         const p = tx.protectRtcp(rtcp);
-        assert.equal(p.length, rtcp.length + 4 + 10);
-        assert.deepEqual(srtcpTrailer(p), { encrypted: s.cipher === 'AES_CM', index: 5 + i });
+        assert.equal(p.length, rtcp.length + 4 + s.rtcpTagLen);
+        assert.deepEqual(srtcpTrailer(p, s), { encrypted: s.encrypts, index: 5 + i });
         assert.deepEqual(p.subarray(0, 8), rtcp.subarray(0, 8));
         assert.equal(toHex(p.subarray(8, 28)) === toHex(rtcp.subarray(8)), s.cipher === 'NULL');
         const r = rx.unprotectRtcpDetailed(p);

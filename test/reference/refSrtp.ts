@@ -2,58 +2,86 @@
 // test oracle for the WASM core. Speed does not matter here; every step is spelled out and
 // numbers are bigint where the RFC's arithmetic is wider than 32 bits.
 //
-// Covered: AES-CM (128 and 256, RFC 6188) and NULL ciphers with HMAC-SHA1 (80/32-bit RTP
-// tags; SRTCP always 80 bits, RFC 4568 §6.2), the §4.3 key derivation with any key
-// derivation rate, the §4.1.1 counter, the Appendix A index estimate, sender ROC tracking,
-// SRTCP's E flag and 31-bit index. Not covered: MKI, AES-f8, AEAD suites.
+// Covered: AES-CM (128, 192 and 256, RFC 6188), AES-f8 (RFC 3711 §4.1.2) and NULL ciphers
+// with HMAC-SHA1 (80/32-bit RTP tags; SRTCP always 80 bits, RFC 4568 §6.2); AEAD_AES_128_GCM
+// and AEAD_AES_256_GCM (RFC 7714, SRTCP with E = 1 and E = 0); the §4.3 key derivation with
+// any key derivation rate; the §4.1.1 counter; the Appendix A index estimate; sender ROC
+// tracking; SRTCP's E flag and 31-bit index; one MKI. The primitives are in refPrimitives.ts.
 //
 // The suite facts below duplicate src/crypto/suites.ts on purpose: an oracle that read the
 // table under test could not catch a wrong length in it. refSrtp.test.ts checks that every
 // suite of that table is here with the same facts. (Style rule 2 keeps suite names in one
 // table; the oracle is the one deliberate exception, and it has no switch over them.)
-import { ecb } from '@noble/ciphers/aes.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha1 } from '@noble/hashes/legacy.js';
+import {
+  aesCmIv, aesCmKeystream, beBytes, concat, equalBytes, f8IvRtcp, f8IvRtp, f8Keystream, gcmIvRtcp,
+  gcmIvRtp, gcmOpen, gcmSeal, hmacSha1, kdfR, srtpPrf, u16, u32, xor,
+} from './refPrimitives.ts';
+
+export {
+  aesBlock, aesCmIv, aesCmKeystream, f8IvPrime, f8IvRtcp, f8IvRtp, f8KeyMask, f8Keystream, gcmIvRtcp,
+  gcmIvRtp, gcmOpen, gcmSeal, hex, hmacSha1, kdfR, prfIv, srtpPrf, toHex,
+} from './refPrimitives.ts';
 
 export type RefSuiteName =
+  | 'AEAD_AES_128_GCM'
+  | 'AEAD_AES_256_GCM'
   | 'AES_CM_128_HMAC_SHA1_80'
   | 'AES_CM_128_HMAC_SHA1_32'
   | 'AES_192_CM_HMAC_SHA1_80'
   | 'AES_192_CM_HMAC_SHA1_32'
   | 'AES_256_CM_HMAC_SHA1_80'
   | 'AES_256_CM_HMAC_SHA1_32'
+  | 'F8_128_HMAC_SHA1_80'
+  | 'F8_128_HMAC_SHA1_32'
   | 'NULL_HMAC_SHA1_80'
   | 'NULL_HMAC_SHA1_32';
 
+/** How the payload is transformed: AES counter mode, AES-f8, AES-GCM (an AEAD), or not at all. */
+export type RefCipher = 'AES_CM' | 'AES_F8' | 'AES_GCM' | 'NULL';
+
 export interface RefSuite {
   readonly name: RefSuiteName;
-  /** AES-CM with a key of `keyLen` bytes, or no encryption at all. */
-  readonly cipher: 'AES_CM' | 'NULL';
+  readonly cipher: RefCipher;
   /** Master key length = session encryption key length (bytes). NULL suites derive as AES-128. */
   readonly keyLen: number;
-  /** Master and session salt length: 112 bits (RFC 3711 §8.2). */
+  /** Master and session salt length: 112 bits (RFC 3711 §8.2), 96 bits for GCM (RFC 7714 §12). */
   readonly saltLen: number;
-  /** Session authentication key length: 160 bits for HMAC-SHA1 (RFC 3711 §8.2). */
+  /** Session authentication key length: 160 bits for HMAC-SHA1 (RFC 3711 §8.2); none for GCM. */
   readonly authKeyLen: number;
   /** SRTP tag length in bytes. */
   readonly rtpTagLen: number;
-  /** SRTCP tag length: always 80 bits (RFC 4568 §6.2, RFC 3711 §5.2). */
+  /** SRTCP tag length: 80 bits for HMAC-SHA1 (RFC 4568 §6.2, RFC 3711 §5.2), 128 for GCM. */
   readonly rtcpTagLen: number;
+  /** The payload is encrypted (every cipher but NULL). */
+  readonly encrypts: boolean;
+  /**
+   * RFC 7714 layout: the tag is part of the AEAD output, the MKI comes last (SRTP
+   * header | ciphertext | tag | MKI; SRTCP header | ciphertext | tag | E||index | MKI) and the
+   * ROC is in the IV instead of the authenticated data.
+   */
+  readonly aead: boolean;
 }
 
-const ref = (name: RefSuiteName, cipher: 'AES_CM' | 'NULL', keyLen: number, rtpTagLen: number): RefSuite =>
-  Object.freeze({ name, cipher, keyLen, saltLen: 14, authKeyLen: 20, rtpTagLen, rtcpTagLen: 10 });
+const hmacSuite = (name: RefSuiteName, cipher: 'AES_CM' | 'AES_F8' | 'NULL', keyLen: number, rtpTagLen: number): RefSuite =>
+  Object.freeze({ name, cipher, keyLen, saltLen: 14, authKeyLen: 20, rtpTagLen, rtcpTagLen: 10, encrypts: cipher !== 'NULL', aead: false });
+const gcmSuite = (name: RefSuiteName, keyLen: number): RefSuite =>
+  Object.freeze({ name, cipher: 'AES_GCM', keyLen, saltLen: 12, authKeyLen: 0, rtpTagLen: 16, rtcpTagLen: 16, encrypts: true, aead: true });
 
-/** RFC 4568 §6.2 (AES-128, NULL; 80/32-bit RTP tags), RFC 6188 §3 (AES-192, AES-256). */
+/** RFC 4568 §6.2 (AES-128, F8, NULL; 80/32-bit RTP tags), RFC 6188 §3 (AES-192, AES-256),
+ *  RFC 7714 §12 (GCM). F8_128_HMAC_SHA1_32 is the 32-bit-tag form srtpgate offers for interop. */
 export const REF_SUITES: Readonly<Record<RefSuiteName, RefSuite>> = Object.freeze({
-  AES_CM_128_HMAC_SHA1_80: ref('AES_CM_128_HMAC_SHA1_80', 'AES_CM', 16, 10),
-  AES_CM_128_HMAC_SHA1_32: ref('AES_CM_128_HMAC_SHA1_32', 'AES_CM', 16, 4),
-  AES_192_CM_HMAC_SHA1_80: ref('AES_192_CM_HMAC_SHA1_80', 'AES_CM', 24, 10),
-  AES_192_CM_HMAC_SHA1_32: ref('AES_192_CM_HMAC_SHA1_32', 'AES_CM', 24, 4),
-  AES_256_CM_HMAC_SHA1_80: ref('AES_256_CM_HMAC_SHA1_80', 'AES_CM', 32, 10),
-  AES_256_CM_HMAC_SHA1_32: ref('AES_256_CM_HMAC_SHA1_32', 'AES_CM', 32, 4),
-  NULL_HMAC_SHA1_80: ref('NULL_HMAC_SHA1_80', 'NULL', 16, 10),
-  NULL_HMAC_SHA1_32: ref('NULL_HMAC_SHA1_32', 'NULL', 16, 4),
+  AEAD_AES_128_GCM: gcmSuite('AEAD_AES_128_GCM', 16),
+  AEAD_AES_256_GCM: gcmSuite('AEAD_AES_256_GCM', 32),
+  AES_CM_128_HMAC_SHA1_80: hmacSuite('AES_CM_128_HMAC_SHA1_80', 'AES_CM', 16, 10),
+  AES_CM_128_HMAC_SHA1_32: hmacSuite('AES_CM_128_HMAC_SHA1_32', 'AES_CM', 16, 4),
+  AES_192_CM_HMAC_SHA1_80: hmacSuite('AES_192_CM_HMAC_SHA1_80', 'AES_CM', 24, 10),
+  AES_192_CM_HMAC_SHA1_32: hmacSuite('AES_192_CM_HMAC_SHA1_32', 'AES_CM', 24, 4),
+  AES_256_CM_HMAC_SHA1_80: hmacSuite('AES_256_CM_HMAC_SHA1_80', 'AES_CM', 32, 10),
+  AES_256_CM_HMAC_SHA1_32: hmacSuite('AES_256_CM_HMAC_SHA1_32', 'AES_CM', 32, 4),
+  F8_128_HMAC_SHA1_80: hmacSuite('F8_128_HMAC_SHA1_80', 'AES_F8', 16, 10),
+  F8_128_HMAC_SHA1_32: hmacSuite('F8_128_HMAC_SHA1_32', 'AES_F8', 16, 4),
+  NULL_HMAC_SHA1_80: hmacSuite('NULL_HMAC_SHA1_80', 'NULL', 16, 10),
+  NULL_HMAC_SHA1_32: hmacSuite('NULL_HMAC_SHA1_32', 'NULL', 16, 4),
 });
 
 export const REF_SUITE_NAMES = Object.keys(REF_SUITES) as RefSuiteName[];
@@ -96,114 +124,12 @@ export class RefSrtpError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------
-// Byte helpers
+// Key derivation (RFC 3711 §4.3, RFC 6188 §5.1 for AES-256, RFC 7714 §11 for GCM)
 // ---------------------------------------------------------------------------------------
-
-export function hex(s: string): Uint8Array {
-  const clean = s.replace(/[\s:]/g, '');
-  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new Error(`bad hex: ${s}`);
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-export function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
-
-/** Big-endian bytes of a non-negative integer, `len` bytes wide. */
-function beBytes(value: bigint, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let v = value;
-  for (let i = len - 1; i >= 0; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
-  return out;
-}
-
-function beBigint(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-function u16(b: Uint8Array, o: number): number { return (b[o]! << 8) | b[o + 1]!; }
-function u32(b: Uint8Array, o: number): number { return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0; }
-
-function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length !== b.length) throw new Error('xor of unequal lengths');
-  return a.map((x, i) => x ^ b[i]!);
-}
-
-/** Constant-time-ish comparison; the oracle does not need it, but it costs nothing. */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
-}
-
-// ---------------------------------------------------------------------------------------
-// Primitives: AES in counter mode (RFC 3711 §4.1.1) and HMAC-SHA1 (§4.2.1)
-// ---------------------------------------------------------------------------------------
-
-/** The 128-bit counter block `iv + j` (big-endian addition modulo 2^128). */
-function counterBlock(iv: Uint8Array, j: number): Uint8Array {
-  return beBytes((beBigint(iv) + BigInt(j)) % (1n << 128n), 16);
-}
-
-/**
- * The AES-CM keystream of `len` bytes starting at counter `iv`:
- * E(k, IV) || E(k, IV + 1) || E(k, IV + 2) || ... truncated to `len`.
- */
-export function aesCmKeystream(key: Uint8Array, iv: Uint8Array, len: number): Uint8Array {
-  if (iv.length !== 16) throw new Error('AES-CM IV is 16 bytes');
-  const blocks = Math.ceil(len / 16);
-  const counters = new Uint8Array(blocks * 16);
-  for (let j = 0; j < blocks; j++) counters.set(counterBlock(iv, j), 16 * j);
-  // ECB over the counter blocks is exactly the list of E(k, IV + j).
-  const stream = ecb(key, { disablePadding: true }).encrypt(counters);
-  return stream.slice(0, len);
-}
-
-export function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(sha1, key, data);
-}
-
-// ---------------------------------------------------------------------------------------
-// Key derivation (RFC 3711 §4.3, RFC 6188 §5.1 for AES-256)
-// ---------------------------------------------------------------------------------------
-
-/**
- * The SRTP PRF: AES-CM keyed with the master key, IV = (master_salt XOR key_id) * 2^16,
- * where key_id = label || r, r = index DIV kdr (0 when kdr = 0), right-aligned with the
- * salt. r is 48 bits wide for SRTP and SRTCP alike (the 31-bit SRTCP index fits).
- */
-export function srtpPrf(masterKey: Uint8Array, masterSalt: Uint8Array, label: number, r: bigint, outLen: number): Uint8Array {
-  if (masterKey.length !== 16 && masterKey.length !== 24 && masterKey.length !== 32) throw new Error('bad master key length');
-  return aesCmKeystream(masterKey, prfIv(masterSalt, label, r), outLen);
-}
-
-/** The PRF's first counter block: (master_salt XOR (label || r)) * 2^16. */
-export function prfIv(masterSalt: Uint8Array, label: number, r: bigint): Uint8Array {
-  if (masterSalt.length !== 14) throw new Error('master salt is 112 bits');
-  const keyId = beBytes((BigInt(label) << 48n) | (r & 0xffff_ffff_ffffn), 7);
-  const x = xor(masterSalt, concat(new Uint8Array(7), keyId));
-  return concat(x, new Uint8Array(2));
-}
-
-/** r = index DIV key_derivation_rate, with r = 0 for a rate of 0 (§4.3.1). */
-export function kdfR(kdr: bigint, index: bigint): bigint {
-  return kdr === 0n ? 0n : index / kdr;
-}
 
 export interface SessionKeys {
   rtpKey: Uint8Array;
+  /** Empty for GCM (RFC 7714 §11: the AEAD needs no separate authentication key). */
   rtpAuthKey: Uint8Array;
   rtpSalt: Uint8Array;
   rtcpKey: Uint8Array;
@@ -223,7 +149,11 @@ export function deriveSessionKeys(
   if (masterKey.length !== s.keyLen) throw new RefSrtpError('E_BAD_PARAM', `master key must be ${s.keyLen} bytes`);
   if (masterSalt.length !== s.saltLen) throw new RefSrtpError('E_BAD_PARAM', `master salt must be ${s.saltLen} bytes`);
   const r = kdfR(BigInt(kdr), BigInt(index));
-  const d = (label: number, len: number) => srtpPrf(masterKey, masterSalt, label, r, len);
+  // The PRF's input block is built from a 112-bit salt. GCM's 96-bit master salt enters it
+  // followed by two zero bytes, as libsrtp2 does (its KDF takes key || salt from a zeroed
+  // buffer); RFC 7714 publishes no KDF vector, and interop with libsrtp2 is what is checked.
+  const prfSalt = concat(masterSalt, new Uint8Array(14 - s.saltLen));
+  const d = (label: number, len: number) => srtpPrf(masterKey, prfSalt, label, r, len);
   return {
     rtpKey: d(LABEL.RTP_ENCRYPTION, s.keyLen),
     rtpAuthKey: d(LABEL.RTP_AUTH, s.authKeyLen),
@@ -232,13 +162,6 @@ export function deriveSessionKeys(
     rtcpAuthKey: d(LABEL.RTCP_AUTH, s.authKeyLen),
     rtcpSalt: d(LABEL.RTCP_SALT, s.saltLen),
   };
-}
-
-/** RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16). */
-export function aesCmIv(sessionSalt: Uint8Array, ssrc: number, index: bigint): Uint8Array {
-  const ks = beBigint(sessionSalt) << 16n;
-  const iv = ks ^ (BigInt(ssrc >>> 0) << 64n) ^ ((index & 0xffff_ffff_ffffn) << 16n);
-  return beBytes(iv, 16);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -304,22 +227,27 @@ export function estimateIndex(roc: number, sL: number, seq: number): bigint | nu
 // The context
 // ---------------------------------------------------------------------------------------
 
-export interface RefSrtpOptions {
-  /** Suite name as RFC 4568 / RFC 6188 spell it (must be one of REF_SUITES). */
+interface RefSrtpCommon {
+  /** Suite name as RFC 4568 / RFC 6188 / RFC 7714 spell it (must be one of REF_SUITES). */
   suite: string;
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
   /** Key derivation rate (0 = keys derived once). Default 0. */
   kdr?: bigint | number;
   /** Replay window in packets, for SRTP and SRTCP. Default 1024. 0 disables replay checks. */
   replayWindow?: number;
   /** First SRTCP index a new outbound SSRC uses. Default 0 (RFC 3711 §3.4). */
   srtcpIndexStart?: number;
-  /** MKI bytes (RFC 3711 §3.1) carried between the payload / SRTCP index and the tag. The
-   *  MKI is not authenticated. Default: none. One master key only: a packet with another
-   *  MKI is refused with E_UNKNOWN_MKI. */
+  /** MKI bytes (RFC 3711 §3.1): between the payload / SRTCP index and the tag for HMAC
+   *  suites, after everything else for GCM (RFC 7714 §8, §9). The MKI is not authenticated.
+   *  Default: none. One master key only: a packet with another MKI is refused with
+   *  E_UNKNOWN_MKI. */
   mki?: Uint8Array;
 }
+
+/** From a master key and salt (normal use), or straight from session keys: test vectors such
+ *  as RFC 7714 §16–17 and RFC 3711 B.1 publish session keys and no master key. */
+export type RefSrtpOptions = RefSrtpCommon & (
+  | { masterKey: Uint8Array; masterSalt: Uint8Array; sessionKeys?: undefined }
+  | { sessionKeys: SessionKeys; masterKey?: undefined; masterSalt?: undefined });
 
 /** Per-SSRC sender state. */
 interface OutStream {
@@ -347,10 +275,13 @@ export interface RtcpUnprotectResult {
 
 export type Direction = 'out' | 'in' | 'both';
 
+const E_FLAG = 0x8000_0000;
+
 export class RefSrtpContext {
   readonly suite: RefSuite;
   readonly #masterKey: Uint8Array;
   readonly #masterSalt: Uint8Array;
+  readonly #sessionKeys: SessionKeys | null;
   readonly #kdr: bigint;
   readonly #window: number;
   readonly #srtcpIndexStart: number;
@@ -361,11 +292,25 @@ export class RefSrtpContext {
 
   constructor(opts: RefSrtpOptions) {
     this.suite = refSuite(opts.suite);
-    if (opts.masterKey.length !== this.suite.keyLen || opts.masterSalt.length !== this.suite.saltLen) {
-      throw new RefSrtpError('E_BAD_PARAM', 'master key or salt of the wrong length');
+    if (opts.sessionKeys !== undefined) {
+      const k = opts.sessionKeys;
+      // Salts may be shorter than the suite's (RFC 3711 B.1 uses a 32-bit f8 salt); f8's key
+      // mask needs them no longer than the key.
+      if (k.rtpKey.length !== this.suite.keyLen || k.rtcpKey.length !== this.suite.keyLen
+        || k.rtpSalt.length > this.suite.keyLen || k.rtcpSalt.length > this.suite.keyLen) {
+        throw new RefSrtpError('E_BAD_PARAM', 'session key or salt of the wrong length');
+      }
+      this.#sessionKeys = { ...k };
+      this.#masterKey = new Uint8Array(0);
+      this.#masterSalt = new Uint8Array(0);
+    } else {
+      if (opts.masterKey.length !== this.suite.keyLen || opts.masterSalt.length !== this.suite.saltLen) {
+        throw new RefSrtpError('E_BAD_PARAM', 'master key or salt of the wrong length');
+      }
+      this.#sessionKeys = null;
+      this.#masterKey = opts.masterKey.slice();
+      this.#masterSalt = opts.masterSalt.slice();
     }
-    this.#masterKey = opts.masterKey.slice();
-    this.#masterSalt = opts.masterSalt.slice();
     this.#kdr = BigInt(opts.kdr ?? 0);
     this.#window = opts.replayWindow ?? 1024;
     this.#srtcpIndexStart = opts.srtcpIndexStart ?? 0;
@@ -374,6 +319,7 @@ export class RefSrtpContext {
 
   /** Session keys in force for packet index `index`. */
   keysFor(index: bigint): SessionKeys {
+    if (this.#sessionKeys) return this.#sessionKeys;
     const r = kdfR(this.#kdr, index);
     let k = this.#keyCache.get(r);
     if (!k) {
@@ -423,10 +369,25 @@ export class RefSrtpContext {
     return s;
   }
 
-  /** Encrypts (AES-CM) or passes through (NULL) `data` with the keystream for (ssrc, index). */
-  #cipher(key: Uint8Array, salt: Uint8Array, ssrc: number, index: bigint, data: Uint8Array): Uint8Array {
-    if (this.suite.cipher === 'NULL') return data.slice();
-    return xor(data, aesCmKeystream(key, aesCmIv(salt, ssrc, index), data.length));
+  /** The RTP payload encrypted or decrypted (the same XOR) for the HMAC suites: AES-CM,
+   *  AES-f8 or the identity (NULL). `header` is the packet's first 12 bytes. */
+  #rtpKeystreamXor(k: SessionKeys, header: Uint8Array, ssrc: number, index: bigint, payload: Uint8Array): Uint8Array {
+    switch (this.suite.cipher) {
+      case 'AES_CM': return xor(payload, aesCmKeystream(k.rtpKey, aesCmIv(k.rtpSalt, ssrc, index), payload.length));
+      case 'AES_F8': return xor(payload, f8Keystream(k.rtpKey, k.rtpSalt, f8IvRtp(header, Number(index >> 16n)), payload.length));
+      case 'NULL': return payload.slice();
+      case 'AES_GCM': throw new Error('GCM is not a keystream XOR here');
+    }
+  }
+
+  /** The same for an SRTCP body (everything after the first 8 bytes); eIndex = E || index. */
+  #rtcpKeystreamXor(k: SessionKeys, header: Uint8Array, ssrc: number, eIndex: number, body: Uint8Array): Uint8Array {
+    switch (this.suite.cipher) {
+      case 'AES_CM': return xor(body, aesCmKeystream(k.rtcpKey, aesCmIv(k.rtcpSalt, ssrc, BigInt(eIndex & 0x7fff_ffff)), body.length));
+      case 'AES_F8': return xor(body, f8Keystream(k.rtcpKey, k.rtcpSalt, f8IvRtcp(header, eIndex), body.length));
+      case 'NULL': return body.slice();
+      case 'AES_GCM': throw new Error('GCM is not a keystream XOR here');
+    }
   }
 
   // ----- SRTP ------------------------------------------------------------------------
@@ -446,11 +407,21 @@ export class RefSrtpContext {
     const o = this.#outStream(h.ssrc);
     const index = this.#senderIndex(o, h.seq);
     const k = this.keysFor(index);
-    const roc = Number(index >> 16n);
-    const encrypted = concat(p.subarray(0, h.headerLen), this.#cipher(k.rtpKey, k.rtpSalt, h.ssrc, index, p.subarray(h.headerLen)));
-    const tag = hmacSha1(k.rtpAuthKey, concat(encrypted, beBytes(BigInt(roc), 4))).slice(0, this.suite.rtpTagLen);
+    const header = p.subarray(0, h.headerLen);
+    const payload = p.subarray(h.headerLen);
+    let out: Uint8Array;
+    if (this.suite.aead) {
+      // RFC 7714 §8.2: AAD = the whole RTP header (CSRCs and extension included); the
+      // sealed payload carries the tag; the MKI goes last.
+      out = concat(header, gcmSeal(k.rtpKey, gcmIvRtp(k.rtpSalt, h.ssrc, index), header, payload), this.#mki);
+    } else {
+      const encrypted = concat(header, this.#rtpKeystreamXor(k, p, h.ssrc, index, payload));
+      const roc = Number(index >> 16n);
+      const tag = hmacSha1(k.rtpAuthKey, concat(encrypted, beBytes(BigInt(roc), 4))).slice(0, this.suite.rtpTagLen);
+      out = concat(encrypted, this.#mki, tag);
+    }
     if (o.highest === null || index > o.highest) o.highest = index;
-    return concat(encrypted, this.#mki, tag);
+    return out;
   }
 
   /** The index the receiver would assign to `seq` of `ssrc` right now (no state change). */
@@ -466,11 +437,12 @@ export class RefSrtpContext {
     if (index <= highest - BigInt(this.#window)) throw new RefSrtpError('E_REPLAY_OLD', `index ${index}, highest ${highest}`);
   }
 
-  /** Checks and removes the MKI in front of the last `tagLen` bytes; returns packet || tag. */
-  #stripMki(p: Uint8Array, tagLen: number): Uint8Array {
+  /** Checks and removes the MKI in front of the last `after` bytes (the tag for HMAC suites,
+   *  nothing for GCM, whose MKI is last). */
+  #stripMki(p: Uint8Array, after: number): Uint8Array {
     const m = this.#mki.length;
     if (m === 0) return p;
-    const at = p.length - tagLen - m;
+    const at = p.length - after - m;
     if (!equalBytes(p.subarray(at, at + m), this.#mki)) throw new RefSrtpError('E_UNKNOWN_MKI', 'MKI of another master key');
     return concat(p.subarray(0, at), p.subarray(at + m));
   }
@@ -478,19 +450,27 @@ export class RefSrtpContext {
   unprotectRtp(packet: Uint8Array): Uint8Array {
     const tagLen = this.suite.rtpTagLen;
     parseRtpHeader(packet, tagLen + this.#mki.length);
-    const p = this.#stripMki(packet, tagLen);
+    const p = this.#stripMki(packet, this.suite.aead ? 0 : tagLen);
     const h = parseRtpHeader(p, tagLen);
     const index = this.receiverIndex(h.ssrc, h.seq);
     if (index === null) throw new RefSrtpError('E_REPLAY_OLD', 'index before ROC 0');
     const existing = this.#in.get(h.ssrc);
     this.#replayCheck(existing?.seen ?? new Set(), existing?.highest ?? null, index);
     const k = this.keysFor(index);
-    const body = p.subarray(0, p.length - tagLen);
-    const tag = p.subarray(p.length - tagLen);
-    const roc = Number(index >> 16n);
-    const expected = hmacSha1(k.rtpAuthKey, concat(body, beBytes(BigInt(roc), 4))).slice(0, tagLen);
-    if (!equalBytes(tag, expected)) throw new RefSrtpError('E_AUTH_FAIL', `ssrc ${h.ssrc} seq ${h.seq}`);
-    const plain = concat(body.subarray(0, h.headerLen), this.#cipher(k.rtpKey, k.rtpSalt, h.ssrc, index, body.subarray(h.headerLen)));
+    const header = p.subarray(0, h.headerLen);
+    let plain: Uint8Array;
+    if (this.suite.aead) {
+      const payload = gcmOpen(k.rtpKey, gcmIvRtp(k.rtpSalt, h.ssrc, index), header, p.subarray(h.headerLen));
+      if (payload === null) throw new RefSrtpError('E_AUTH_FAIL', `ssrc ${h.ssrc} seq ${h.seq}`);
+      plain = concat(header, payload);
+    } else {
+      const body = p.subarray(0, p.length - tagLen);
+      const tag = p.subarray(p.length - tagLen);
+      const roc = Number(index >> 16n);
+      const expected = hmacSha1(k.rtpAuthKey, concat(body, beBytes(BigInt(roc), 4))).slice(0, tagLen);
+      if (!equalBytes(tag, expected)) throw new RefSrtpError('E_AUTH_FAIL', `ssrc ${h.ssrc} seq ${h.seq}`);
+      plain = concat(header, this.#rtpKeystreamXor(k, p, h.ssrc, index, body.subarray(h.headerLen)));
+    }
     // Commit only after the tag verified.
     const s = this.#inStream(h.ssrc);
     s.seen.add(index);
@@ -503,6 +483,8 @@ export class RefSrtpContext {
   /**
    * RFC 3711 §3.4: encrypt everything after the first 8 bytes, append E || 31-bit index,
    * then the 80-bit tag over packet || E || index. E is set when the suite encrypts.
+   * RFC 7714 §9 (GCM): header || AEAD(body) || E||index with AAD = header || E||index; with
+   * E = 0, AAD = the whole packet || E||index and the AEAD output is the tag alone.
    */
   protectRtcp(p: Uint8Array, opts: { encrypt?: boolean } = {}): Uint8Array {
     if (p.length < 8) throw new RefSrtpError('E_TOO_SHORT', `RTCP packet of ${p.length} bytes`);
@@ -510,38 +492,60 @@ export class RefSrtpContext {
     const ssrc = u32(p, 4);
     const o = this.#outStream(ssrc);
     const index = o.srtcpIndex;
-    const encrypt = opts.encrypt ?? this.suite.cipher !== 'NULL';
+    const encrypt = opts.encrypt ?? this.suite.encrypts;
+    const eIndex = ((encrypt ? E_FLAG : 0) | index) >>> 0;
+    const eIndexBytes = beBytes(BigInt(eIndex), 4);
     const k = this.keysFor(BigInt(index));
-    const body = encrypt
-      ? concat(p.subarray(0, 8), this.#cipher(k.rtcpKey, k.rtcpSalt, ssrc, BigInt(index), p.subarray(8)))
-      : p.slice();
-    const eIndex = beBytes(BigInt(((encrypt ? 0x8000_0000 : 0) | index) >>> 0), 4);
-    const authed = concat(body, eIndex);
-    const tag = hmacSha1(k.rtcpAuthKey, authed).slice(0, this.suite.rtcpTagLen);
+    const header = p.subarray(0, 8);
+    let out: Uint8Array;
+    if (this.suite.aead) {
+      const iv = gcmIvRtcp(k.rtcpSalt, ssrc, index);
+      out = encrypt
+        ? concat(header, gcmSeal(k.rtcpKey, iv, concat(header, eIndexBytes), p.subarray(8)), eIndexBytes, this.#mki)
+        : concat(p, gcmSeal(k.rtcpKey, iv, concat(p, eIndexBytes), new Uint8Array(0)), eIndexBytes, this.#mki);
+    } else {
+      const body = encrypt ? concat(header, this.#rtcpKeystreamXor(k, header, ssrc, eIndex, p.subarray(8))) : p.slice();
+      const authed = concat(body, eIndexBytes);
+      const tag = hmacSha1(k.rtcpAuthKey, authed).slice(0, this.suite.rtcpTagLen);
+      out = concat(authed, this.#mki, tag);
+    }
     o.srtcpIndex = (index + 1) & 0x7fff_ffff;
-    return concat(authed, this.#mki, tag);
+    return out;
   }
 
   unprotectRtcpDetailed(packet: Uint8Array): RtcpUnprotectResult {
     const tagLen = this.suite.rtcpTagLen;
     if (packet.length < 8 + 4 + this.#mki.length + tagLen) throw new RefSrtpError('E_TOO_SHORT', `SRTCP packet of ${packet.length} bytes`);
-    const p = this.#stripMki(packet, tagLen);
+    const p = this.#stripMki(packet, this.suite.aead ? 0 : tagLen);
     if (p[0]! >> 6 !== 2) throw new RefSrtpError('E_BAD_HEADER', 'RTCP version');
     const ssrc = u32(p, 4);
-    const trailerAt = p.length - tagLen - 4;
+    // HMAC suites: RTCP || E||index || tag. GCM: RTCP' || tag || E||index.
+    const trailerAt = this.suite.aead ? p.length - 4 : p.length - tagLen - 4;
     const eIndex = u32(p, trailerAt);
-    const encrypted = (eIndex & 0x8000_0000) !== 0;
+    const encrypted = (eIndex & E_FLAG) !== 0;
     const index = eIndex & 0x7fff_ffff;
     const existing = this.#in.get(ssrc);
     this.#replayCheck(existing?.rtcpSeen ?? new Set(), existing?.rtcpHighest ?? null, BigInt(index));
     const k = this.keysFor(BigInt(index));
-    const authed = p.subarray(0, p.length - tagLen);
-    const expected = hmacSha1(k.rtcpAuthKey, authed).slice(0, tagLen);
-    if (!equalBytes(p.subarray(p.length - tagLen), expected)) throw new RefSrtpError('E_AUTH_FAIL', `SRTCP ssrc ${ssrc} index ${index}`);
-    const body = p.subarray(0, trailerAt);
-    const plain = encrypted
-      ? concat(body.subarray(0, 8), this.#cipher(k.rtcpKey, k.rtcpSalt, ssrc, BigInt(index), body.subarray(8)))
-      : body.slice();
+    const header = p.subarray(0, 8);
+    let plain: Uint8Array;
+    if (this.suite.aead) {
+      const eIndexBytes = p.subarray(trailerAt);
+      const iv = gcmIvRtcp(k.rtcpSalt, ssrc, index);
+      const sealed = p.subarray(encrypted ? 8 : trailerAt - tagLen, trailerAt);
+      const clear = p.subarray(0, trailerAt - tagLen);
+      const opened = encrypted
+        ? gcmOpen(k.rtcpKey, iv, concat(header, eIndexBytes), sealed)
+        : gcmOpen(k.rtcpKey, iv, concat(clear, eIndexBytes), sealed);
+      if (opened === null) throw new RefSrtpError('E_AUTH_FAIL', `SRTCP ssrc ${ssrc} index ${index}`);
+      plain = encrypted ? concat(header, opened) : clear.slice();
+    } else {
+      const authed = p.subarray(0, p.length - tagLen);
+      const expected = hmacSha1(k.rtcpAuthKey, authed).slice(0, tagLen);
+      if (!equalBytes(p.subarray(p.length - tagLen), expected)) throw new RefSrtpError('E_AUTH_FAIL', `SRTCP ssrc ${ssrc} index ${index}`);
+      const body = p.subarray(0, trailerAt);
+      plain = encrypted ? concat(header, this.#rtcpKeystreamXor(k, header, ssrc, eIndex, body.subarray(8))) : body.slice();
+    }
     const s = this.#inStream(ssrc);
     s.rtcpSeen.add(BigInt(index));
     if (s.rtcpHighest === null || BigInt(index) > s.rtcpHighest) s.rtcpHighest = BigInt(index);
@@ -553,10 +557,15 @@ export class RefSrtpContext {
   }
 }
 
-/** The SRTCP index srtpgate (or anyone) wrote into a protected SRTCP packet. */
-export function srtcpTrailer(p: Uint8Array, tagLen = 10, mkiLen = 0): { encrypted: boolean; index: number } {
-  const v = u32(p, p.length - tagLen - mkiLen - 4);
-  return { encrypted: (v & 0x8000_0000) !== 0, index: v & 0x7fff_ffff };
+/**
+ * The E flag and SRTCP index in a protected SRTCP packet. The second argument is the
+ * suite (its layout decides where the trailer is) or, for HMAC suites, the tag length.
+ */
+export function srtcpTrailer(p: Uint8Array, suiteOrTagLen: RefSuite | number = 10, mkiLen = 0): { encrypted: boolean; index: number } {
+  const afterTrailer = typeof suiteOrTagLen === 'number' ? suiteOrTagLen + mkiLen
+    : suiteOrTagLen.aead ? mkiLen : suiteOrTagLen.rtcpTagLen + mkiLen;
+  const v = u32(p, p.length - afterTrailer - 4);
+  return { encrypted: (v & E_FLAG) !== 0, index: v & 0x7fff_ffff };
 }
 
 // ---------------------------------------------------------------------------------------
