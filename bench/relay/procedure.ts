@@ -1,0 +1,245 @@
+// The measurement procedure for one configuration (relay × mode × number of calls):
+//   1. set the calls up through the relay's control surface, configure the generator;
+//   2. probe: a short low-rate trial with forged copies mixed in (does the relay forward
+//      SRTP it has not verified?), which also checks the path and warms the relay up;
+//   3. search the highest offered rate with < 0.5% loss: double from a start rate until a
+//      trial fails, then bisect (geometric midpoints) to a tolerance or a time budget;
+//   4. one longer trial at half that rate for latency.
+// The direct configuration (no relay: each sender sends straight to its own receiver) gives
+// the generator's own latency, which the report subtracts, and its ceiling.
+import { randomInt } from 'node:crypto';
+import { Loadgen, type TrialOptions, type TrialResult } from './loadgen.ts';
+import { machineCpu } from './procStat.ts';
+import {
+  LEG_A_SUITE, legBSuite, randomKey, type BenchMode, type CallPlan, type CallSetup, type RelayUnderTest,
+} from './types.ts';
+
+export const LOSS_LIMIT_PCT = 0.5;
+/** A trial whose sender achieved less than this share of the offered rate measured the generator. */
+const ACHIEVED_MIN = 0.97;
+
+export interface ProcedureOptions {
+  trialMs: number;
+  warmupMs: number;
+  drainMs: number;
+  latencyMs: number;
+  /** First rate of the doubling search. */
+  startRate: number;
+  /** Never offer more than this. */
+  maxRate: number;
+  /** Stop bisecting when hi/lo is at most this. */
+  tolerance: number;
+  /** Re-run a failed trial once when its loss is below this (noise on shared cores). */
+  retryBelowLossPct: number;
+  /** Wall-clock budget for one search, ms; bisection stops when it is spent. */
+  searchBudgetMs: number;
+  probeRate: number;
+  probeMs: number;
+  forgeEvery: number;
+  /** nice value for the generator (the same as the relays get). */
+  nice: number;
+  log(line: string): void;
+}
+
+export interface TrialRecord extends TrialResult {
+  /** CPU seconds the relay process used during the trial (send window plus drain). */
+  relayCpuS: number | null;
+  /** Wall time over which relay and machine CPU were read (trial, drain, bookkeeping). */
+  windowS: number;
+  /** All cores together: busy seconds (hypervisor steal excluded), and what is left after
+   *  the relay and the generator process. */
+  machineBusyS: number;
+  otherCpuS: number;
+  stealS: number;
+  pass: boolean;
+  /** Why it failed: 'loss', 'generator' (could not offer the rate), or absent. */
+  fail?: 'loss' | 'generator';
+  retried?: boolean;
+}
+
+export interface ConfigResult {
+  relay: string;
+  mode: BenchMode | 'direct';
+  calls: number;
+  setupMs: number;
+  /** Calls whose leg-B key the relay copied from A's offer instead of choosing its own. */
+  keyCopied: number;
+  /** Times the calls were set up again after a failed trial. */
+  resetups: number;
+  probe: TrialRecord | null;
+  /** Forged copies that reached the sink (it failed to authenticate or parse them). */
+  forgedDelivered: number | null;
+  search: TrialRecord[];
+  /** Highest passing offered rate; 0 if none passed. */
+  maxRate: number;
+  /** What ended the search: a failing trial, the generator's limit, or maxRate. */
+  limitedBy: 'loss' | 'generator' | 'cap' | 'none';
+  best: TrialRecord | null;
+  latency: TrialRecord | null;
+  diagnostics: Record<string, number> | null;
+  error?: string;
+}
+
+function distinctSsrcs(n: number): number[] {
+  const set = new Set<number>();
+  while (set.size < n) set.add(randomInt(1, 0xffffffff));
+  return [...set];
+}
+
+/** Runs one trial with the relay's and the machine's CPU accounted around it. */
+async function measuredTrial(lg: Loadgen, relay: RelayUnderTest | null, o: TrialOptions): Promise<TrialRecord> {
+  const r0 = relay ? await relay.cpu() : null;
+  const m0 = machineCpu();
+  const w0 = performance.now();
+  const t = await lg.trial(o);
+  const windowS = (performance.now() - w0) / 1000;
+  const m1 = machineCpu();
+  const r1 = relay ? await relay.cpu() : null;
+  const relayCpuS = r0 && r1 ? r1.user + r1.system - r0.user - r0.system : null;
+  const machineBusyS = m1.busy - m0.busy - (m1.steal - m0.steal);
+  let fail: TrialRecord['fail'];
+  if (t.achievedRate < ACHIEVED_MIN * t.rate) fail = 'generator';
+  else if (t.lossPct >= LOSS_LIMIT_PCT) fail = 'loss';
+  return {
+    ...t,
+    relayCpuS,
+    windowS,
+    machineBusyS,
+    otherCpuS: Math.max(0, machineBusyS - (relayCpuS ?? 0) - t.procCpuS),
+    stealS: m1.steal - m0.steal,
+    pass: fail === undefined,
+    ...(fail ? { fail } : {}),
+  };
+}
+
+function describe(t: TrialRecord): string {
+  const cpu = t.relayCpuS === null ? '' : ` relay ${(t.relayCpuS / t.windowS).toFixed(2)} cores`;
+  return `${(t.rate / 1000).toFixed(1)}k pps: loss ${t.lossPct.toFixed(2)}%${t.fail === 'generator' ? ` (generator reached only ${(t.achievedRate / 1000).toFixed(1)}k)` : ''}`
+    + ` p50 ${t.p50Us.toFixed(0)} µs p99 ${t.p99Us.toFixed(0)} µs${cpu} gen+sink ${(t.procCpuS / t.windowS).toFixed(2)} other ${(t.otherCpuS / t.windowS).toFixed(2)}`
+    + `${t.pass ? ' ok' : ' FAIL'}${t.retried ? ' (retry)' : ''}`;
+}
+
+/**
+ * Sets `calls` calls up on `relay` (or, with relay null, the direct baseline path) in `mode`
+ * and runs the whole procedure. `search` false skips the rate search (baseline latency only).
+ */
+export async function runConfig(relay: RelayUnderTest | null, mode: BenchMode, calls: number, o: ProcedureOptions,
+  plan: { search: boolean; latencyRate: number | null }): Promise<ConfigResult> {
+  const label = `${relay?.name ?? 'direct'} ${relay ? mode : ''} ${calls} call${calls > 1 ? 's' : ''}`.replace(/\s+/g, ' ');
+  const result: ConfigResult = {
+    relay: relay?.name ?? 'direct', mode: relay ? mode : 'direct', calls, setupMs: 0, keyCopied: 0, resetups: 0,
+    probe: null, forgedDelivered: null, search: [], maxRate: 0, limitedBy: 'none', best: null, latency: null, diagnostics: null,
+  };
+  const lg = await Loadgen.start(calls, o.nice);
+  let plans: CallPlan[] = [];
+  const bSuite = legBSuite(mode);
+  const ssrcs = distinctSsrcs(calls);
+  let generation = 0;
+  // Sets fresh calls up (new Call-IDs, new keys, new relay ports) and points the generator
+  // at them. Used once at the start and again after every failed trial: rtpengine 10.5 stops
+  // reading a socket for good once it has found more than 50 packets queued on 5 wakeups,
+  // so an overloaded trial would otherwise poison every trial after it.
+  const setUp = async (): Promise<void> => {
+    if (relay && plans.length > 0) await relay.teardownCalls(plans);
+    const runId = `${Date.now().toString(36)}${randomInt(0, 1 << 24).toString(36)}g${generation++}`;
+    plans = lg.ports.map((p, i) => ({
+      callId: `bench-${runId}-${i}`,
+      sender: { address: '127.0.0.1', port: p.send },
+      senderKey: randomKey(LEG_A_SUITE),
+      receiver: { address: '127.0.0.1', port: p.recv },
+      receiverKey: bSuite ? randomKey(bSuite) : null,
+    }));
+    const t0 = performance.now();
+    // Direct: each sender protects with its key and sends to its own receiver.
+    const setups: CallSetup[] = relay ? await relay.setupCalls(plans)
+      : plans.map((p) => ({ relayA: p.receiver, relayB: p.receiver, outKey: p.senderKey }));
+    const ms = performance.now() - t0;
+    let copied = 0;
+    for (let i = 0; i < calls; i++) {
+      const st = setups[i]!;
+      const p = plans[i]!;
+      if (relay && st.outKey && st.outKey.key === p.senderKey.key && st.outKey.salt === p.senderKey.salt) copied++;
+      await lg.configureSender(i, st.relayA.port, ssrcs[i]!, p.senderKey);
+      await lg.configureReceiver(i, st.outKey);
+    }
+    if (generation === 1) {
+      result.setupMs = ms;
+      result.keyCopied = copied;
+      o.log(`${label}: ${calls} calls set up in ${ms.toFixed(0)} ms${copied ? `; the relay copied A's key onto leg B in ${copied}/${calls} calls` : ''}`);
+    } else {
+      result.resetups++;
+    }
+  };
+  try {
+    await setUp();
+
+    const base = { warmupMs: o.warmupMs, drainMs: o.drainMs };
+    if (relay) {
+      const probe = await measuredTrial(lg, relay, { ...base, rate: o.probeRate, ms: o.probeMs, warmupMs: 0, forgeEvery: o.forgeEvery });
+      result.probe = probe;
+      result.forgedDelivered = probe.authFail + probe.badPayload;
+      o.log(`${label}: probe ${describe(probe)}; forged ${probe.forgedSent} sent, ${result.forgedDelivered} delivered to the sink`);
+      if (probe.received === 0) throw new Error('the relay forwarded nothing during the probe');
+    }
+
+    if (plan.search) {
+      const deadline = performance.now() + o.searchBudgetMs;
+      const run = async (rate: number): Promise<TrialRecord> => {
+        let t = await measuredTrial(lg, relay, { ...base, rate, ms: o.trialMs });
+        if (!t.pass && t.fail === 'loss' && t.lossPct < o.retryBelowLossPct) {
+          o.log(`${label}: ${describe(t)}; retrying`);
+          result.search.push(t);
+          if (relay) await setUp();
+          t = { ...(await measuredTrial(lg, relay, { ...base, rate, ms: o.trialMs })), retried: true };
+        }
+        result.search.push(t);
+        o.log(`${label}: ${describe(t)}`);
+        if (!t.pass && relay) await setUp();
+        return t;
+      };
+      let lo = 0;
+      let hi = Infinity;
+      let best: TrialRecord | null = null;
+      let lastFail: TrialRecord | null = null;
+      let rate = o.startRate;
+      // Doubling phase; if the start rate already fails, halve until something passes.
+      for (;;) {
+        const t = await run(rate);
+        if (t.pass) {
+          lo = rate; best = t;
+          if (hi !== Infinity) break;
+          if (rate >= o.maxRate) { result.limitedBy = 'cap'; break; }
+          rate = Math.min(rate * 2, o.maxRate);
+        } else {
+          hi = rate; lastFail = t;
+          if (lo > 0 || rate / 2 < 500) break;
+          rate /= 2;
+        }
+      }
+      // Bisection phase.
+      while (lo > 0 && hi !== Infinity && hi / lo > o.tolerance && performance.now() < deadline) {
+        const mid = Math.round(Math.sqrt(lo * hi));
+        const t = await run(mid);
+        if (t.pass) { lo = mid; best = t; } else { hi = mid; lastFail = t; }
+      }
+      result.maxRate = lo;
+      result.best = best;
+      if (result.limitedBy !== 'cap') result.limitedBy = lastFail?.fail ?? 'none';
+    }
+
+    const latencyRate = plan.latencyRate ?? (result.maxRate > 0 ? result.maxRate / 2 : null);
+    if (latencyRate !== null) {
+      const t = await measuredTrial(lg, relay, { ...base, rate: latencyRate, ms: o.latencyMs });
+      result.latency = t;
+      o.log(`${label}: latency at ${(latencyRate / 1000).toFixed(1)}k pps: ${describe(t)}`);
+    }
+    if (relay) result.diagnostics = await relay.diagnostics(plans).catch(() => null);
+  } catch (e) {
+    result.error = e instanceof Error ? e.message : String(e);
+    o.log(`${label}: ERROR ${result.error}`);
+  } finally {
+    await lg.close();
+    if (relay && plans.length > 0) await relay.teardownCalls(plans).catch(() => undefined);
+  }
+  return result;
+}
