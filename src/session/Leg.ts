@@ -1,6 +1,6 @@
 // One side of a call (one SIP dialog participant, identified by its tag) and its streams.
 import { EventEmitter } from 'node:events';
-import type { MediaStream } from './MediaStream.ts';
+import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 
 export interface LegEvents {
   '@close': [];
@@ -8,7 +8,7 @@ export interface LegEvents {
 
 export class Leg extends EventEmitter<LegEvents> {
   readonly tag: string;
-  readonly streams: MediaStream[] = [];
+  readonly streams: MediaStreamHandle[] = [];
   #closed = false;
 
   constructor(tag: string) {
@@ -19,7 +19,7 @@ export class Leg extends EventEmitter<LegEvents> {
   get closed(): boolean { return this.#closed; }
 
   /** @internal Session.addStream appends here. */
-  attach(stream: MediaStream): void {
+  attach(stream: MediaStreamHandle): void {
     this.streams.push(stream);
   }
 

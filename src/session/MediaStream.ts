@@ -7,6 +7,7 @@ import { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoCore } from '../crypto/CryptoCore.ts';
 import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
+import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 
 /** Keys for one direction of a stream; `null` means plain RTP in that direction. */
 export interface StreamCrypto {
@@ -33,7 +34,7 @@ export interface MediaStreamEvents {
   '@close': [];
 }
 
-export class MediaStream extends EventEmitter<MediaStreamEvents> {
+export class MediaStream extends EventEmitter<MediaStreamEvents> implements MediaStreamHandle {
   readonly index: number;
   readonly rtpPort: MediaPort;
   readonly rtcpPort: MediaPort | null;
@@ -156,7 +157,13 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
 }
 
 /** Pairs two streams so packets arriving at one go out through the other. */
-export function linkStreams(a: MediaStream, b: MediaStream): void {
-  a.peer = b;
-  b.peer = a;
+export function linkStreams(a: MediaStreamHandle, b: MediaStreamHandle): void {
+  if (a instanceof MediaStream && b instanceof MediaStream) {
+    a.peer = b;
+    b.peer = a;
+    return;
+  }
+  const link = (a as { linkTo?: (o: MediaStreamHandle) => void }).linkTo;
+  if (!link) throw new RelayError('E_INTERNAL', 'cannot link streams of different kinds');
+  link.call(a, b);
 }

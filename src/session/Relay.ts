@@ -1,18 +1,21 @@
-// The relay: owns the crypto core, the media port range, the packet ring and every session.
+// The relay: owns the media port range and every session, and the hosts that move packets —
+// one in this thread, or one per worker thread (`workers: N`), each with its own crypto core,
+// packet ring and sockets. Sessions are pinned to one host so both legs share a core.
 import { EventEmitter } from 'node:events';
-import { CryptoCore, type CryptoCoreOptions } from '../crypto/CryptoCore.ts';
+import type { CryptoCore, CryptoCoreOptions } from '../crypto/CryptoCore.ts';
 import { PortAllocator, type PortRange } from '../net/PortAllocator.ts';
-import { UdpMediaPort } from '../net/UdpMediaPort.ts';
-import { BatchedIo } from '../net/native/BatchedIo.ts';
-import type { MediaPort } from '../net/MediaPort.ts';
-import { familyOf, type AddressFamily } from '../net/types.ts';
-import { DataPath } from '../media/DataPath.ts';
-import { handleDatagram, handlePacket } from '../media/pipeline.ts';
-import { MediaStream } from './MediaStream.ts';
+import { familyOf } from '../net/types.ts';
+import type { DataPath } from '../media/DataPath.ts';
+import type { BatchedIo } from '../net/native/BatchedIo.ts';
+import { MediaHost, type RelayIo } from './MediaHost.ts';
 import { Session, type SessionCloseReason } from './Session.ts';
 import type { Leg } from './Leg.ts';
+import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { RelayError } from '../errors.ts';
-import { Bucket, RATE_LIMIT_DEFAULTS, SourceTable, StreamAdmission, type RateLimiterOptions, type SecurityEvent } from './RateLimiter.ts';
+import type { RateLimiterOptions, SecurityEvent, SourceTable } from './RateLimiter.ts';
+import { WorkerHost } from './worker/WorkerHost.ts';
+
+export type { RelayIo } from './MediaHost.ts';
 
 export interface RelayOptions {
   /** Address media sockets bind to and that SDP advertises. Default '127.0.0.1'. */
@@ -31,7 +34,7 @@ export interface RelayOptions {
   strictSource?: boolean;
   /** Socket buffer size in bytes. Default 1 MiB. */
   socketBufferBytes?: number;
-  /** Crypto core sizing. Default: 4096 contexts, 4 SSRCs each, replay window up to 1024. */
+  /** Crypto core sizing (per host). Default: 4096 contexts, 4 SSRCs each, replay window up to 1024. */
   core?: CryptoCoreOptions;
   /** Media socket backend: 'native' = batched recvmmsg/sendmmsg addon (fails if it is not
    *  built), 'dgram' = node:dgram, 'auto' = native when the addon loads, else dgram (logged
@@ -40,30 +43,8 @@ export interface RelayOptions {
   /** Flood control before any crypto (per stream, session and source; bans for sources that
    *  keep failing authentication). `false` turns it off. Default: RATE_LIMIT_DEFAULTS. */
   rateLimits?: RateLimiterOptions | false;
-}
-
-export type RelayIo = 'auto' | 'dgram' | 'native';
-
-let warnedNoNative = false;
-
-/** The batched backend for `io`, or null for node:dgram. */
-function chooseIo(io: RelayIo, dp: DataPath): BatchedIo | null {
-  if (io === 'dgram') return null;
-  let reason = BatchedIo.unavailableReason() ?? '';
-  if (BatchedIo.available()) {
-    try {
-      return BatchedIo.create(dp);
-    } catch (e) {
-      if (io === 'native') throw e;
-      reason = (e as Error).message;
-    }
-  }
-  if (io === 'native') throw new RelayError('E_INTERNAL', 'batched I/O unavailable', { reason });
-  if (!warnedNoNative) {
-    warnedNoNative = true;
-    console.warn(`batched I/O unavailable (${reason}); using node:dgram`);
-  }
-  return null;
+  /** Worker threads carrying media; 0 keeps media in this thread. Default 0. */
+  workers?: number;
 }
 
 export interface RelayEvents {
@@ -74,29 +55,24 @@ export interface RelayEvents {
 
 const BIND_ATTEMPTS = 16;
 
-type BoundPort = MediaPort & { setBufferSizes(bytes: number): void };
-
 export class Relay extends EventEmitter<RelayEvents> {
-  readonly core: CryptoCore;
   readonly ports: PortAllocator;
-  readonly dataPath: DataPath;
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
   readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits'>>;
-  /** Per-source buckets and bans shared by every stream; null when rate limits are off. */
-  readonly sources: SourceTable | null;
-  readonly #rates: Required<RateLimiterOptions> | null;
-  readonly #sessionBuckets = new WeakMap<object, Bucket>();
-  /** The batched backend when the relay uses it; null on node:dgram. */
-  readonly batchedIo: BatchedIo | null;
+  readonly #host: MediaHost | null;
+  readonly #workers: WorkerHost[];
   readonly #sessions = new Map<string, Session>();
+  readonly #sessionWorker = new WeakMap<object, WorkerHost>();
+  readonly #sessionIds = new WeakMap<object, number>();
   readonly #timer: NodeJS.Timeout;
+  #nextId = 1;
   #closed = false;
 
-  private constructor(core: CryptoCore, options: RelayOptions) {
+  private constructor(options: RelayOptions, host: MediaHost | null, workers: WorkerHost[]) {
     super();
-    this.core = core;
-    this.dataPath = new DataPath(core);
+    this.#host = host;
+    this.#workers = workers;
     this.ports = new PortAllocator(options.ports ?? { min: 30000, max: 40000 });
     this.mediaAddress = options.mediaAddress ?? '127.0.0.1';
     this.advertisedAddress = options.advertisedAddress ?? this.mediaAddress;
@@ -107,18 +83,49 @@ export class Relay extends EventEmitter<RelayEvents> {
       maxSessions: options.maxSessions ?? 10000,
       strictSource: options.strictSource ?? false,
       socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
+      workers: workers.length,
     };
-    this.batchedIo = chooseIo(options.io ?? 'auto', this.dataPath);
-    this.#rates = options.rateLimits === false ? null : { ...RATE_LIMIT_DEFAULTS, ...options.rateLimits };
-    this.sources = this.#rates ? new SourceTable(this.#rates, (e) => this.emit('security', e)) : null;
+    for (const w of workers) w.on('security', (e) => this.emit('security', e));
     this.#timer = setInterval(() => this.#tick(), 250);
     this.#timer.unref();
   }
 
   static async create(options: RelayOptions = {}): Promise<Relay> {
-    const core = await CryptoCore.load({ maxContexts: 4096, maxSsrcsPerContext: 4, maxReplayWindow: 1024, ...options.core });
-    return new Relay(core, options);
+    const n = options.workers ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new RelayError('E_BAD_REQUEST', 'workers must be 0..64', { workers: String(n) });
+    if (n === 0) {
+      let relay: Relay | null = null;
+      const host = await MediaHost.create({
+        ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
+        rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
+        onSecurity: (e) => relay?.emit('security', e),
+      });
+      relay = new Relay(options, host, []);
+      return relay;
+    }
+    const init = {
+      ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
+      rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
+    };
+    const workers = await Promise.all(Array.from({ length: n }, (_, i) => WorkerHost.start(i, init)));
+    return new Relay(options, null, workers);
   }
+
+  #local(what: string): MediaHost {
+    if (!this.#host) throw new RelayError('E_INVALID_STATE', `${what} lives in the media workers`, { workers: this.#workers.length });
+    return this.#host;
+  }
+
+  /** The in-thread host's crypto core (not available with workers). */
+  get core(): CryptoCore { return this.#local('the crypto core').core; }
+  get dataPath(): DataPath { return this.#local('the data path').dataPath; }
+  get batchedIo(): BatchedIo | null { return this.#local('the I/O backend').batchedIo; }
+  get sources(): SourceTable | null { return this.#local('the source table').sources; }
+  /** 'native' or 'dgram' per host. */
+  get ioBackends(): ('native' | 'dgram')[] {
+    return this.#host ? [this.#host.batchedIo ? 'native' : 'dgram'] : this.#workers.map((w) => w.io);
+  }
+  get workerCount(): number { return this.#workers.length; }
 
   get sessionCount(): number { return this.#sessions.size; }
   sessions(): IterableIterator<Session> { return this.#sessions.values(); }
@@ -130,76 +137,69 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (this.#sessions.size >= this.options.maxSessions) {
       throw new RelayError('E_SESSION_LIMIT', 'Parallel session limit reached', { max: this.options.maxSessions });
     }
-    const s = new Session<AppData>(callId, this.dataPath.now, (sess, leg, o) => this.#bindStream(sess, leg, o), appData ?? ({} as AppData));
+    const s = new Session<AppData>(callId, Date.now(), (sess, leg, o) => this.#bindStream(sess, leg, o), appData ?? ({} as AppData));
     this.#sessions.set(callId, s as unknown as Session);
+    this.#sessionIds.set(s, this.#nextId++);
+    if (this.#workers.length) {
+      // The least loaded worker takes the whole session.
+      const w = this.#workers.reduce((a, b) => (b.sessions < a.sessions ? b : a));
+      w.sessions++;
+      this.#sessionWorker.set(s, w);
+    }
     s.once('@close', (reason) => {
       this.#sessions.delete(callId);
+      const w = this.#sessionWorker.get(s);
+      if (w) { w.sessions--; w.post({ t: 'session-closed', sessionId: this.#sessionIds.get(s) ?? 0 }); }
       this.emit('sessionclose', s as unknown as Session, reason);
     });
     return s;
   }
 
-  /** Closes every session and stops the timer. Idempotent. */
-  close(): void {
+  /** Fresh counters from the workers (in-thread counters are always fresh). */
+  async syncStats(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.syncStats()));
+  }
+
+  /** Closes every session and stops the hosts. Idempotent. */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     for (const s of [...this.#sessions.values()]) s.close('relay-closed');
-    this.batchedIo?.close();
+    this.#host?.close();
+    await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
-  async #bindStream(session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStream> {
+  async #bindStream(session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStreamHandle> {
     const family = familyOf(this.mediaAddress);
+    const strictSource = o.strictSource ?? this.options.strictSource;
+    const index = leg.streams.length;
+    const worker = this.#sessionWorker.get(session);
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       const port = this.ports.allocate();
-      let rtp: BoundPort | null = null;
-      let rtcp: BoundPort | null = null;
-      // The handler is bound after the stream exists; packets before that are not media yet.
-      let stream: MediaStream | null = null;
       try {
-        rtp = await this.#bindPort(family, port, false, () => stream);
-        rtcp = await this.#bindPort(family, port + 1, true, () => stream);
-      } catch (e) {
-        rtp?.close();
-        lastErr = e;
-        continue; // the pair stays marked used: someone else holds it
-      }
-      rtp.setBufferSizes(this.options.socketBufferBytes);
-      rtcp.setBufferSizes(this.options.socketBufferBytes);
-      const s = new MediaStream(this.core, leg.streams.length, rtp, rtcp,
-        { rtcpMux: o.rtcpMux, strictSource: o.strictSource ?? this.options.strictSource });
-      if (this.#rates && this.sources) {
-        let sessionBucket = this.#sessionBuckets.get(session);
-        if (!sessionBucket) {
-          sessionBucket = new Bucket(this.#rates.session, this.#rates.burstSeconds, this.dataPath.now);
-          this.#sessionBuckets.set(session, sessionBucket);
+        if (worker) {
+          const id = this.#nextId++;
+          const s = await worker.bind(id, family, this.mediaAddress, port,
+            { index, rtcpMux: o.rtcpMux, strictSource, sessionId: this.#sessionIds.get(session) ?? 0 });
+          s.once('@close', () => { void worker.closeStream(id).then(() => this.ports.release(port)); });
+          return s;
         }
-        s.rateLimiter = new StreamAdmission(new Bucket(this.#rates.stream, this.#rates.burstSeconds, this.dataPath.now),
-          sessionBucket, this.sources, (a, p) => s.isLatched(a, p));
+        const s = await this.#local('binding').bindStream(family, this.mediaAddress, port, { index, rtcpMux: o.rtcpMux, strictSource, sessionKey: session });
+        s.once('@close', () => this.ports.release(port));
+        return s;
+      } catch (e) {
+        if (e instanceof RelayError && e.code !== 'E_INTERNAL') throw e;
+        lastErr = e; // the pair stays marked used: someone else holds it
       }
-      s.once('@close', () => this.ports.release(port));
-      stream = s;
-      return s;
     }
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
   }
 
-  /** One media port on the chosen backend, delivering to the stream once it exists. */
-  async #bindPort(family: AddressFamily, port: number, onRtcpPort: boolean, streamOf: () => MediaStream | null): Promise<BoundPort> {
-    const dp = this.dataPath;
-    if (this.batchedIo) {
-      return this.batchedIo.bind(family, this.mediaAddress, port, {
-        packet: (slot, len, a, p) => { const s = streamOf(); if (s) handlePacket(dp, s, onRtcpPort, slot, len, a, p); else dp.ring.release(slot); },
-        drop: (reason) => { const s = streamOf(); if (s) s.stats.drops[reason]++; },
-      });
-    }
-    return UdpMediaPort.bind(family, this.mediaAddress, port, (msg, a, p) => { const s = streamOf(); if (s) handleDatagram(dp, s, onRtcpPort, msg, a, p); });
-  }
-
   #tick(): void {
     const now = Date.now();
-    this.dataPath.now = now;
+    this.#host?.tick(now);
     const idleMs = this.options.mediaTimeout * 1000;
     const lifeMs = this.options.sessionLifetime * 1000;
     for (const s of [...this.#sessions.values()]) {

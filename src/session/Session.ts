@@ -1,7 +1,7 @@
 // One call: two legs whose streams are paired index by index. Created by Relay.createSession.
 import { EventEmitter } from 'node:events';
 import { Leg } from './Leg.ts';
-import type { MediaStream } from './MediaStream.ts';
+import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { RelayError } from '../errors.ts';
 
 export type SessionCloseReason = 'deleted' | 'timeout' | 'lifetime' | 'relay-closed';
@@ -12,7 +12,7 @@ export interface SessionEvents {
 }
 
 /** Creates the sockets of one stream; supplied by the Relay. */
-export type StreamFactory = (session: Session<object>, leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }) => Promise<MediaStream>;
+export type StreamFactory = (session: Session<object>, leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }) => Promise<MediaStreamHandle>;
 
 export class Session<AppData extends object = Record<string, unknown>> extends EventEmitter<SessionEvents> {
   readonly callId: string;
@@ -45,7 +45,7 @@ export class Session<AppData extends object = Record<string, unknown>> extends E
   }
 
   /** Binds a new stream (RTP + RTCP ports) on `leg`. */
-  async addStream(leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStream> {
+  async addStream(leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStreamHandle> {
     this.#check();
     const s = await this.#newStream(this, leg, options);
     if (this.#closed) { s.close(); throw new RelayError('E_INVALID_STATE', 'session closed while binding', { callId: this.callId }); }

@@ -1,0 +1,113 @@
+// A stream whose packets move in a media worker. Same surface as MediaStream: signalling
+// changes are posted to the worker in order; counters and latches are mirrored back.
+import { EventEmitter } from 'node:events';
+import type { Endpoint } from '../../net/types.ts';
+import { StreamStats } from '../../media/StreamStats.ts';
+import { suiteByName, type CryptoSuite } from '../../crypto/suites.ts';
+import { RelayError } from '../../errors.ts';
+import type { CryptoMode, MediaStreamEvents, StreamCrypto } from '../MediaStream.ts';
+import type { MediaStreamHandle } from '../MediaStreamHandle.ts';
+import type { StatsItem } from './protocol.ts';
+import type { WorkerHost } from './WorkerHost.ts';
+
+export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implements MediaStreamHandle {
+  readonly index: number;
+  readonly id: number;
+  readonly rtpPort: { readonly port: number };
+  readonly rtcpPort: { readonly port: number };
+  readonly stats = new StreamStats();
+  readonly worker: WorkerHost;
+  inMode: CryptoMode = 'pending';
+  outMode: CryptoMode = 'pending';
+  inSuite: CryptoSuite | null = null;
+  outSuite: CryptoSuite | null = null;
+  remoteRtp: Endpoint | null = null;
+  remoteRtcp: Endpoint | null = null;
+  latchedRtp: Endpoint | null = null;
+  latchedRtcp: Endpoint | null = null;
+  #rtcpMux: boolean;
+  #strictSource: boolean;
+  #closed = false;
+
+  constructor(worker: WorkerHost, id: number, index: number, port: number, rtcpMux: boolean, strictSource: boolean) {
+    super();
+    this.worker = worker;
+    this.id = id;
+    this.index = index;
+    this.rtpPort = { port };
+    this.rtcpPort = { port: port + 1 };
+    this.#rtcpMux = rtcpMux;
+    this.#strictSource = strictSource;
+  }
+
+  get closed(): boolean { return this.#closed; }
+  get rtcpMux(): boolean { return this.#rtcpMux; }
+  set rtcpMux(v: boolean) { this.#rtcpMux = v; this.#postFlags(); }
+  get strictSource(): boolean { return this.#strictSource; }
+  set strictSource(v: boolean) { this.#strictSource = v; this.#postFlags(); }
+
+  setInboundCrypto(c: StreamCrypto | null): void {
+    this.inSuite = this.#sendCrypto('in', c);
+    this.inMode = c ? 'srtp' : 'plain';
+  }
+
+  setOutboundCrypto(c: StreamCrypto | null): void {
+    this.outSuite = this.#sendCrypto('out', c);
+    this.outMode = c ? 'srtp' : 'plain';
+  }
+
+  setRemote(rtp: Endpoint | null, rtcp: Endpoint | null = null): void {
+    this.remoteRtp = rtp;
+    this.remoteRtcp = rtcp;
+    this.worker.post({ t: 'remote', id: this.id, rtp, rtcp });
+  }
+
+  /** Pairs with a stream of the same worker (sessions are pinned to one worker). */
+  linkTo(other: RemoteMediaStream): void {
+    if (other.worker !== this.worker) throw new RelayError('E_INTERNAL', 'streams of one session live in different workers');
+    this.worker.post({ t: 'link', a: this.id, b: other.id });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.inMode = this.outMode = 'pending';
+    this.emit('@close');
+  }
+
+  /** @internal */
+  applyStats(s: StatsItem): void {
+    const st = this.stats;
+    st.packetsIn = s.packetsIn; st.bytesIn = s.bytesIn; st.packetsOut = s.packetsOut; st.bytesOut = s.bytesOut;
+    st.rtcpIn = s.rtcpIn; st.lastPacketAt = s.lastPacketAt;
+    Object.assign(st.drops, s.drops);
+  }
+
+  /** @internal */
+  applyLatch(rtcp: boolean, endpoint: Endpoint): void {
+    if (rtcp && !this.#rtcpMux) this.latchedRtcp = endpoint; else this.latchedRtp = endpoint;
+    this.emit('latch', { rtcp, endpoint });
+  }
+
+  #postFlags(): void {
+    this.worker.post({ t: 'set', id: this.id, rtcpMux: this.#rtcpMux, strictSource: this.#strictSource });
+  }
+
+  #sendCrypto(dir: 'in' | 'out', c: StreamCrypto | null): CryptoSuite | null {
+    if (this.#closed) throw new RelayError('E_INVALID_STATE', 'stream is closed', { index: this.index });
+    if (!c) { this.worker.post({ t: 'crypto', id: this.id, dir, spec: null }); return null; }
+    // The same checks MediaStream makes, so errors surface synchronously to signalling.
+    const suite = suiteByName(c.suite);
+    if (!suite) throw new RelayError('E_BAD_REQUEST', 'unknown SRTP suite', { suite: String(c.suite) });
+    if (!suite.encrypts) throw new RelayError('E_BID_DOWN', 'NULL cipher suites are not carried by the relay', { suite: suite.name });
+    if (c.masterKey.length !== suite.keyLen || c.masterSalt.length !== suite.saltLen) {
+      throw new RelayError('E_BAD_REQUEST', 'master key or salt length does not match the suite', { suite: suite.name });
+    }
+    // Copies into fresh buffers that are transferred (moved) to the worker, which wipes them.
+    const masterKey = new Uint8Array(c.masterKey);
+    const masterSalt = new Uint8Array(c.masterSalt);
+    this.worker.post({ t: 'crypto', id: this.id, dir, spec: { suite: suite.name, masterKey, masterSalt, ...(c.replayWindow ? { replayWindow: c.replayWindow } : {}) } },
+      [masterKey.buffer as ArrayBuffer, masterSalt.buffer as ArrayBuffer]);
+    return suite;
+  }
+}

@@ -1,0 +1,96 @@
+// A media worker thread: its own crypto core and packet ring, and the sockets of the streams
+// the relay gave it. It carries packets and reports counters; it makes no decisions.
+import { parentPort, workerData } from 'node:worker_threads';
+import { MediaHost } from '../MediaHost.ts';
+import { linkStreams, type MediaStream } from '../MediaStream.ts';
+import { RelayError } from '../../errors.ts';
+import type { FromWorker, StatsItem, ToWorker, WorkerInit } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('mediaWorker must run in a worker thread');
+const init = (workerData as { init: WorkerInit }).init;
+const post = (m: FromWorker) => port.postMessage(m);
+
+const host = await MediaHost.create({ ...init, onSecurity: (event) => post({ t: 'security', event }), warn: () => {} });
+const streams = new Map<number, MediaStream>();
+const sessions = new Map<number, object>();
+const timer = setInterval(() => host.tick(Date.now()), 250);
+
+function statsOf(id: number, s: MediaStream): StatsItem {
+  const st = s.stats;
+  return { id, packetsIn: st.packetsIn, bytesIn: st.bytesIn, packetsOut: st.packetsOut, bytesOut: st.bytesOut,
+    rtcpIn: st.rtcpIn, drops: { ...st.drops }, lastPacketAt: st.lastPacketAt };
+}
+
+function wipe(b: Uint8Array): void { b.fill(0); }
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'bind': {
+      let key = sessions.get(m.sessionId);
+      if (!key) { key = {}; sessions.set(m.sessionId, key); }
+      host.bindStream(m.family, m.address, m.port, { index: m.index, rtcpMux: m.rtcpMux, strictSource: m.strictSource, sessionKey: key })
+        .then((s) => {
+          streams.set(m.id, s);
+          s.on('latch', ({ rtcp, endpoint }) => post({ t: 'latch', id: m.id, rtcp, endpoint }));
+          post({ t: 'bound', id: m.id });
+        }, (e: unknown) => {
+          const err = e as Error & { code?: string };
+          post({ t: 'bound', id: m.id, error: { code: err.code ?? 'E_INTERNAL', message: err.message } });
+        });
+      return;
+    }
+    case 'link': {
+      const a = streams.get(m.a), b = streams.get(m.b);
+      if (a && b) linkStreams(a, b);
+      return;
+    }
+    case 'remote':
+      streams.get(m.id)?.setRemote(m.rtp, m.rtcp);
+      return;
+    case 'crypto': {
+      const s = streams.get(m.id);
+      try {
+        const spec = m.spec ? { suite: m.spec.suite, masterKey: m.spec.masterKey, masterSalt: m.spec.masterSalt, ...(m.spec.replayWindow ? { replayWindow: m.spec.replayWindow } : {}) } : null;
+        if (s) {
+          if (m.dir === 'in') s.setInboundCrypto(spec); else s.setOutboundCrypto(spec);
+        }
+      } catch (e) {
+        post({ t: 'fault', id: m.id, message: e instanceof RelayError || e instanceof Error ? e.message : 'crypto setup failed' });
+      } finally {
+        if (m.spec) { wipe(m.spec.masterKey); wipe(m.spec.masterSalt); }
+      }
+      return;
+    }
+    case 'set': {
+      const s = streams.get(m.id);
+      if (s) { s.rtcpMux = m.rtcpMux; s.strictSource = m.strictSource; }
+      return;
+    }
+    case 'close': {
+      const s = streams.get(m.id);
+      streams.delete(m.id);
+      s?.close();
+      post({ t: 'closed', id: m.id });
+      return;
+    }
+    case 'session-closed':
+      sessions.delete(m.sessionId);
+      return;
+    case 'stats': {
+      const items: StatsItem[] = [];
+      for (const [id, s] of streams) items.push(statsOf(id, s));
+      post({ t: 'stats', req: m.req, items });
+      return;
+    }
+    case 'shutdown':
+      clearInterval(timer);
+      for (const s of streams.values()) s.close();
+      streams.clear();
+      host.close();
+      port.close();
+      return;
+  }
+});
+
+post({ t: 'ready', build: host.core.build, io: host.batchedIo ? 'native' : 'dgram' });

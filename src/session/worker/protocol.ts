@@ -1,0 +1,43 @@
+// Messages between the relay (main thread) and a media worker. Keys travel only in `crypto`
+// messages, as transferred buffers that the sender no longer holds.
+import type { AddressFamily, Endpoint } from '../../net/types.ts';
+import type { SuiteName } from '../../crypto/suites.ts';
+import type { MediaHostOptions } from '../MediaHost.ts';
+import type { SecurityEvent } from '../RateLimiter.ts';
+import type { DropReason } from '../../media/StreamStats.ts';
+
+export type WorkerInit = Omit<MediaHostOptions, 'onSecurity' | 'warn'>;
+
+export interface CryptoSpecMsg {
+  suite: SuiteName;
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+  replayWindow?: number;
+}
+
+export type ToWorker =
+  | { t: 'bind'; id: number; family: AddressFamily; address: string; port: number; index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number }
+  | { t: 'link'; a: number; b: number }
+  | { t: 'remote'; id: number; rtp: Endpoint | null; rtcp: Endpoint | null }
+  | { t: 'crypto'; id: number; dir: 'in' | 'out'; spec: CryptoSpecMsg | null }
+  | { t: 'set'; id: number; rtcpMux: boolean; strictSource: boolean }
+  | { t: 'close'; id: number }
+  | { t: 'session-closed'; sessionId: number }
+  | { t: 'stats'; req: number }
+  | { t: 'shutdown' };
+
+export interface StatsItem {
+  id: number;
+  packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; rtcpIn: number;
+  drops: Record<DropReason, number>;
+  lastPacketAt: number;
+}
+
+export type FromWorker =
+  | { t: 'ready'; build: string; io: 'native' | 'dgram' }
+  | { t: 'bound'; id: number; error?: { code: string; message: string } }
+  | { t: 'closed'; id: number }
+  | { t: 'latch'; id: number; rtcp: boolean; endpoint: Endpoint }
+  | { t: 'stats'; req: number; items: StatsItem[] }
+  | { t: 'security'; event: SecurityEvent }
+  | { t: 'fault'; id: number; message: string };
