@@ -280,6 +280,65 @@ describe('BatchedIo: native batched UDP', { skip }, () => {
     } finally { port.close(); }
   });
 
+  it('EAGAIN: a full socket buffer defers sends until EPOLLOUT, in order; close() fails what is left', (t) => {
+    // A real full send buffer: a private network namespace whose loopback is throttled by a
+    // token bucket (tbf), so datagrams wait in the qdisc and hold the sender's buffer. Plain
+    // loopback never returns EAGAIN (delivery frees the buffer within the send call).
+    const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 8mbit burst 4k latency 2s'], { encoding: 'utf8' });
+    if (probe.status !== 0) return t.skip(`needs unshare -n and tc tbf (root): ${(probe.stderr || probe.error?.message || '').trim()}`);
+    const script = `
+      import dgram from 'node:dgram';
+      import { CryptoCore } from ${JSON.stringify(`${ROOT}src/crypto/CryptoCore.ts`)};
+      import { DataPath } from ${JSON.stringify(`${ROOT}src/media/DataPath.ts`)};
+      import { BatchedIo } from ${JSON.stringify(`${ROOT}src/net/native/BatchedIo.ts`)};
+      const core = CryptoCore.loadSync({ maxContexts: 4 });
+      const dp = new DataPath(core);
+      const io = BatchedIo.create(dp);
+      const sink = dgram.createSocket('udp4');
+      const got = [];
+      sink.on('message', (m) => got.push(m));
+      await new Promise((r) => sink.bind(0, '127.0.0.1', r));
+      sink.setRecvBufferSize(4 << 20);
+      const port = io.bind('IPv4', '127.0.0.1', 0, { packet: (s) => dp.ring.release(s), drop: () => {} });
+      port.setBufferSizes(1); // the kernel's minimum: a few datagrams fill it
+      const pkt = (i) => { const b = Buffer.alloc(1000, i & 255); b.writeUInt32BE(i, 0); return b; };
+      const sendAll = (from, n) => { const dones = []; for (let i = from; i < from + n; i++) {
+        const slot = dp.ring.acquire(); pkt(i).copy(core.slots[slot]);
+        dones.push(new Promise((resolve) => port.send(core.slots[slot], 1000, sink.address().port, '127.0.0.1', (err) => { dp.ring.release(slot); resolve(err); })));
+      } return dones; };
+      const errs = await Promise.all(sendAll(0, 300));
+      const eagain = io.stats.txEagain;
+      const deadline = Date.now() + 5000;
+      while (got.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const first = got.length;
+      const inOrder = got.every((m, i) => m.equals(pkt(i)));
+      // Now queue more than the buffer takes and close while some are still deferred.
+      const later = sendAll(1000, 200);
+      await new Promise((r) => setImmediate(r));
+      const deferred = io.queuedSends;
+      port.close();
+      const laterErrs = await Promise.all(later);
+      io.close();
+      sink.close();
+      console.log(JSON.stringify({ ok: errs.every((e) => e === null), eagain, got: first, inOrder, deferred,
+        laterOk: laterErrs.filter((e) => e === null).length, laterBadf: laterErrs.filter((e) => e && e.errno === 'EBADF').length,
+        slots: dp.ring.available, total: core.ringSlots }));
+    `;
+    const r = spawnSync('unshare', ['-n', 'sh', '-c',
+      'ip link set lo up && tc qdisc add dev lo root tbf rate 8mbit burst 4k latency 2s && exec "$NODE" --import tsx --input-type=module -e "$SCRIPT"'],
+    { encoding: 'utf8', timeout: 30_000, cwd: ROOT, env: { ...process.env, NODE: process.execPath, SCRIPT: script } });
+    assert.equal(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | boolean>;
+    assert.equal(o.ok, true, 'every deferred send completes with success');
+    assert.ok((o.eagain as number) > 0, 'the send buffer filled (EAGAIN seen)');
+    assert.equal(o.got, 300);
+    assert.equal(o.inOrder, true, 'deferred sends keep their order');
+    assert.ok((o.deferred as number) > 0, 'sends were waiting when the port closed');
+    assert.equal((o.laterOk as number) + (o.laterBadf as number), 200, 'every send gets its done: sent, or EBADF at close');
+    assert.ok((o.laterBadf as number) > 0);
+    assert.equal(o.slots, o.total, 'every slot back');
+  });
+
   it('an open port keeps the process alive; closing the last one lets it exit', () => {
     const script = `
       import { CryptoCore } from ${JSON.stringify(`${ROOT}src/crypto/CryptoCore.ts`)};
