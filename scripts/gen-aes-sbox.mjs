@@ -10,15 +10,16 @@
 // Peralta's circuit: linear top layer, small non-linear middle, linear bottom layer):
 //   GF(2^8) = GF(16)[y]/(y^2 + y + nu), normal basis {Y, Y^16};  a = ah*Y^16 + al*Y
 //   a^-1   = d^-1 * (al*Y^16 + ah*Y)  with  d = ah*al + nu*(ah + al)^2  in GF(16)
-//   GF(16)  = GF(4)[z]/(z^2 + z + N), normal basis {Z, Z^4};  same formula one level down,
-//   GF(4)   = GF(2)[w]/(w^2 + w + 1), normal basis {W, W^2};  inversion in GF(4) is squaring.
-// Every GF(16) product uses Karatsuba (9 ANDs of linear forms of each operand). The linear forms
-// of ah and al are shared between d = ah*al + ... and the two final products d^-1*al, d^-1*ah,
-// so they are all computed by the top layer. Every linear map (basis change in, the affine map
-// out, the Karatsuba recombinations) is found by solving GF(2) systems over the truth tables,
-// and each linear layer is then reduced with Paar's greedy common-pair elimination (randomised
-// restarts). The additive constant 0x63 is NOT in the circuit: callers fold it into round keys.
-// The result is checked on all 256 inputs before anything is written.
+//   GF(16)  = GF(4)[z]/(z^2 + z + N), normal basis {Z, Z^4};  GF(4) = GF(2)[w]/(w^2 + w + 1).
+// The three GF(16) products use Karatsuba over the GF(4) tower (9 ANDs of linear forms of each
+// operand). The forms of ah and al are shared between d = ah*al + ... and the two final products
+// d^-1*al, d^-1*ah, so the top layer computes them all (plus the linear part of d). d^-1 comes
+// from a 5-AND straight-line program found by search (invPrograms) and chosen for fewest XORs.
+// Every linear map (basis change in, the affine map out, the Karatsuba recombinations) is found
+// by solving GF(2) systems over the truth tables, and each linear layer is reduced with Boyar and
+// Peralta's shortest-linear-program heuristic (Paar's greedy above 18 inputs). Result: 32 ANDs,
+// about 81 XORs. The additive constant 0x63 is NOT in the circuit: it is folded into the round
+// keys. The circuit is checked on all 256 inputs before anything is written.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 const args = process.argv.slice(2);
 const TRIES = Number(args[args.indexOf('--tries') + 1] || 0) || 400;
 const CHECK_ONLY = args.includes('--check');
+const INV_PROGRAMS = Number(args[args.indexOf('--inv') + 1] || 0) || 3000;
 const BP_MAX_INPUTS = Number(args[args.indexOf('--bp') + 1] || 0) || 18;
 
 // ---------- GF(2^8) with the AES polynomial x^8 + x^4 + x^3 + x + 1 ----------
@@ -167,6 +169,45 @@ function bpSlp(nextId, nIn, targets, rnd) {
 }
 function mulberry(seed) { return () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
 
+// ---------- GF(16) inversion with 5 ANDs, found by search ----------
+// Straight-line programs of ANDs whose two operands are linear forms of the 4 input bits and of
+// the earlier ANDs; the outputs must lie in the span of the inputs and all ANDs. Depth-first with
+// the bound: the span of the outputs modulo the span of the signals so far has to shrink to 0
+// with the ANDs left (the cubic part of x^-1 has dimension 4). Truth tables are 16-bit numbers.
+function rank16(vecs) {
+  const piv = [];
+  for (let v of vecs) {
+    for (const [b, p] of piv) if (v & (1 << p)) v ^= b;
+    if (v) { const p = 31 - Math.clz32(v); for (const e of piv) if (e[0] & (1 << p)) e[0] ^= v; piv.push([v, p]); }
+  }
+  return piv.length;
+}
+function invPrograms(X, Y, nAnd, limit) {
+  const out = [];
+  const formsOf = (V) => { const f = []; for (let m = 1; m < (1 << V.length); m++) { let t = 0, w = 0; for (let i = 0; i < V.length; i++) if (m & (1 << i)) { t ^= V[i]; w++; } f.push({ t, w }); } return f; };
+  const dfs = (prog) => {
+    if (out.length >= limit) return;
+    const V = [...X, ...prog.map((a) => a.t)];
+    const rV = rank16(V), need = rank16([...V, ...Y]) - rV;
+    if (need === 0) { out.push(prog); return; }
+    if (need > nAnd - prog.length) return;
+    const F = formsOf(V);
+    const best = new Map(); // product truth table -> cheapest operand pair
+    for (let i = 0; i < F.length; i++) for (let j = i + 1; j < F.length; j++) {
+      const t = F[i].t & F[j].t, w = F[i].w + F[j].w;
+      if (!best.has(t) || best.get(t).w > w) best.set(t, { t, fa: F[i].t, fb: F[j].t, w });
+    }
+    for (const a of best.values()) {
+      const V2 = [...V, a.t];
+      if (rank16(V2) === rV) continue; // nothing new
+      if (prog.length + 1 === nAnd && rank16([...V2, ...Y]) !== rank16(V2)) continue;
+      dfs([...prog, a]);
+    }
+  };
+  dfs([]);
+  return out;
+}
+
 // ---------- circuit construction for one tower ----------
 // A circuit is a list of gates {op:'xor'|'and', dst, a, b} over signal ids; ids 0..7 = input bits.
 // Signals carry truth tables so every step can be checked and every linear map solved.
@@ -185,9 +226,6 @@ function build(tw, seed) {
     toTower[v] = c;
   }
   if (toTower.some((v) => v === undefined)) throw new Error('not a basis');
-  const fromTower = (c) => { let v = 0; for (let t = 0; t < 8; t++) if (c & (1 << t)) v ^= basis[t]; return v; };
-  // GF(16) element from 4 tower bits (g,e) of one half, as a field element
-  const g16 = (c4) => fromTower(c4); // uses Y-half basis scaled by Y: fine for products only through solving
 
   const gates = [];
   const sig = []; // truth tables
@@ -248,32 +286,31 @@ function build(tw, seed) {
   const TH = top.slice(0, 9), TL = top.slice(9, 18), DL = top.slice(18, 22);
   // d = ah*al + dLin : products of matching forms
   const P = TH.map((h, k) => addAnd(h, TL[k]));
-  const dF = (x) => to16.get(gmul(ahF(x), alF(x))) ^ dLin(x);
-  // GF(16) inversion of d (4 bits 2g+e) with the GF(4) tower: d = dh*Z4 + dl*Z.
-  // Karatsuba forms over GF(4): {e1, e0, e1^e0}; the forms of dh and dl are computed straight
-  // from the products P and DL (d itself is never formed).
-  const g4forms = [[1], [0], [0, 1]];
-  const d16 = (x) => dF(x); // 4-bit coordinate
-  const dForms = addLinear([
-    ...g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), 2 + e), 0))),
-    ...g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(d16(x), e), 0))),
-  ], [...P, ...DL]);
-  const dhForms = dForms.slice(0, 3), dlForms = dForms.slice(3, 6);
-  const Q = dhForms.map((h, k) => addAnd(h, dlForms[k]));
-  const sub4 = (c2) => (c2 & 1 ? W : 0) ^ (c2 & 2 ? W2 : 0);
-  const to4 = new Map(); for (let c = 0; c < 4; c++) to4.set(sub4(c), c);
-  const dhF = (x) => sub4((d16(x) >> 2) & 3), dlF = (x) => sub4(d16(x) & 3);
-  const eF = (x) => { const h = dhF(x), l = dlF(x), s = h ^ l; return gmul(h, l) ^ gmul(tw.Nn, gmul(s, s)); };
-  const eiF = (x) => { const e = eF(x); return gmul(e, e); }; // e^-1 = e^2 in GF(4)
-  const eiForms = addLinear(g4forms.map((f) => tt((x) => f.reduce((a, e) => a ^ bit(to4.get(eiF(x)), e), 0))), [...Q, ...dForms]);
-  const Rh = eiForms.map((e, k) => addAnd(e, dlForms[k])); // e^-1 * dl -> coefficient of Z4
-  const Rl = eiForms.map((e, k) => addAnd(e, dhForms[k])); // e^-1 * dh -> coefficient of Z
-  const diF = (x) => to16.get(ginv(sub16(d16(x))));
-  for (let x = 0; x < 256; x++) {
-    const h = dhF(x), l = dlF(x), ei = eiF(x);
-    if ((gmul(gmul(ei, l), Z4) ^ gmul(gmul(ei, h), Z)) !== ginv(sub16(d16(x)))) throw new Error('GF16 inversion formula');
+  const dF = (x) => to16.get(gmul(ahF(x), alF(x))) ^ dLin(x); // 4-bit tower coordinate of d
+  const inv16 = (c) => to16.get(ginv(sub16(c)));
+  // d, then d^-1 by a 5-AND program (the best of INV_PROGRAMS candidates by total gate count),
+  // then the 9 Karatsuba forms of d^-1 for the final products.
+  const dBits = addLinear([0, 1, 2, 3].map((b) => tt((x) => bit(dF(x), b))), [...P, ...DL]);
+  const X16 = [0, 1, 2, 3].map((i) => { let t = 0; for (let c = 0; c < 16; c++) if (bit(c, i)) t |= 1 << c; return t; });
+  const I16 = [0, 1, 2, 3].map((i) => { let t = 0; for (let c = 0; c < 16; c++) if (bit(inv16(c), i)) t |= 1 << c; return t; });
+  const lift = (t16) => tt((x) => bit(t16, dF(x))); // a function of d as a truth table over x
+  const runProgram = (prog) => {
+    const ands = [];
+    for (const a of prog) {
+      const [fa, fb] = addLinear([lift(a.fa), lift(a.fb)], [...dBits, ...ands]);
+      ands.push(addAnd(fa, fb));
+    }
+    return addLinear(forms.map((_, k) => tt((x) => form(k, inv16(dF(x))))), [...dBits, ...ands]);
+  };
+  let bestProg = null, bestCost = Infinity;
+  for (const prog of invPrograms(X16, I16, 5, INV_PROGRAMS)) {
+    const g0 = gates.length, n0 = nextId;
+    runProgram(prog);
+    const cost = gates.length - g0;
+    gates.length = g0; nextId = n0;
+    if (cost < bestCost) { bestCost = cost; bestProg = prog; }
   }
-  const diForms = addLinear(forms.map((_, k) => tt((x) => form(k, diF(x)))), [...Rh, ...Rl]);
+  const diForms = runProgram(bestProg);
   const Uh = diForms.map((f, k) => addAnd(f, TL[k])); // d^-1 * al -> new ah
   const Ul = diForms.map((f, k) => addAnd(f, TH[k])); // d^-1 * ah -> new al
   const outs = addLinear([0, 1, 2, 3, 4, 5, 6, 7].map((b) => tt((x) => bit(SBOX[x] ^ 0x63, b))), [...Uh, ...Ul]);
