@@ -1,0 +1,143 @@
+// The SDES crypto policy: which suites the relay agrees to with an offerer and offers to an
+// answerer, and how weak is too weak.
+//
+// Suites are named only through the suite table (STYLE rule 2): the default set is derived
+// from table properties, never from a list of names, so a suite added to the table (GCM was)
+// joins the default when it qualifies and nothing here changes.
+//
+// NULL-cipher suites have no switch here: MediaStream refuses to create a context for them
+// (no confidentiality), so a policy allowing them could only produce calls that fail later.
+// Their ranks sit far below every default minimum, so an offer of NULL alone is a bid-down.
+import { SUITES, suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
+import { RelayError } from '../errors.ts';
+import { suiteAdmitted } from '../keying/negotiate.ts';
+
+export interface CryptoPolicy {
+  /**
+   * Suites the relay may agree to and offer, by SDES name. Order does not matter: preference
+   * is always the table's rank, strongest first. Default: every suite of the table that
+   * encrypts, is not AES-192 or F8 (see the flags below), and has an 80-bit or longer SRTP tag
+   * or a registered DTLS-SRTP profile — today AEAD_AES_256_GCM, AEAD_AES_128_GCM,
+   * AES_256_CM_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32. A 32-bit tag
+   * is admitted only where a DTLS profile shows the suite is deployed widely enough to be
+   * needed for interop (the 3GPP/RFC 4568 voice suite), not for every key length.
+   */
+  readonly suites: readonly SuiteName[];
+  /**
+   * Lowest rank the relay agrees to. An offer whose known suites are all below it fails with
+   * E_BID_DOWN (a suite that is merely not listed gives E_NO_COMMON_SUITE). Default: the
+   * lowest rank in `suites`.
+   */
+  readonly minRank: number;
+  /**
+   * Allow AES-192 suites (RFC 6188). Default false: libsrtp2 up to 2.5.0 (Debian's) derives
+   * AES-192 session keys with the AES-256 KDF (cisco/libsrtp#763), so such calls fail
+   * authentication against those peers although both sides "agree".
+   */
+  readonly allowAes192: boolean;
+  /** Allow AES-F8 suites (3GPP legacy). Default false. */
+  readonly allowF8: boolean;
+  /**
+   * Offer the answering side only suites at least as strong as the weakest acceptable suite
+   * in the offerer's offer, so the relay never makes one leg weaker than the offerer was
+   * willing to go (STYLE rule 18: "no lower than the other leg"). Default true.
+   */
+  readonly matchOffererFloor: boolean;
+}
+
+const SHORT_TAG_BYTES = 10;
+
+function defaultSuites(flags: Pick<CryptoPolicy, 'allowAes192' | 'allowF8'>): SuiteName[] {
+  return SUITES
+    .filter((s) => suiteAdmitted(flags, s) && (s.rtpTagLen >= SHORT_TAG_BYTES || s.dtlsId !== null))
+    .map((s) => s.name);
+}
+
+function bad(message: string, context?: Readonly<Record<string, string | number>>): never {
+  throw new RelayError('E_BAD_REQUEST', message, context);
+}
+
+/**
+ * Completes a partial policy with the defaults and validates it once (STYLE rule 17).
+ * Throws RelayError('E_BAD_REQUEST') for an unknown suite, a suite its own flags exclude, an
+ * empty list, or a list with suites below `minRank` (a contradiction better refused at start
+ * than discovered in a call).
+ */
+export function resolvePolicy(partial: Partial<CryptoPolicy> = {}): CryptoPolicy {
+  const allowAes192 = partial.allowAes192 ?? false;
+  const allowF8 = partial.allowF8 ?? false;
+  const flags = { allowAes192, allowF8 };
+  const names = partial.suites ?? defaultSuites(flags);
+  const suites: CryptoSuite[] = [];
+  for (const name of names) {
+    const s = suiteByName(name);
+    if (s === undefined) bad('policy names an unknown suite', { suite: String(name).slice(0, 64) });
+    if (!s.encrypts) bad('policy lists a NULL-cipher suite; the relay never carries them', { suite: s.name });
+    if (!suiteAdmitted(flags, s)) bad('policy lists a suite its own flags exclude', { suite: s.name });
+    if (!suites.includes(s)) suites.push(s);
+  }
+  if (suites.length === 0) bad('policy allows no suite');
+  const lowest = Math.min(...suites.map((s) => s.rank));
+  const minRank = partial.minRank ?? lowest;
+  if (!Number.isFinite(minRank)) bad('policy minRank must be a number');
+  const below = suites.find((s) => s.rank < minRank);
+  if (below !== undefined) bad('policy lists a suite below its own minRank', { suite: below.name, minRank });
+  suites.sort((a, b) => b.rank - a.rank);
+  return Object.freeze({
+    suites: Object.freeze(suites.map((s) => s.name)),
+    minRank,
+    allowAes192,
+    allowF8,
+    matchOffererFloor: partial.matchOffererFloor ?? true,
+  });
+}
+
+/** The default policy (see the field comments of CryptoPolicy). */
+export const DEFAULT_CRYPTO_POLICY: CryptoPolicy = resolvePolicy();
+
+/** What the `SDES` options of one request did to the policy. */
+export interface SdesRestriction {
+  readonly policy: CryptoPolicy;
+  /** `SDES-off`: no SDES keying at all on the side we offer to. */
+  readonly off: boolean;
+  readonly warnings: readonly string[];
+}
+
+/** Options that would weaken SRTP (rtpengine's SDES-unencrypted_srtp etc.): refused, never applied. */
+const WEAKENING_OPTION = /^(unencrypted|unauthenticated)[-_]/;
+/** Options that change nothing here: padded base64 is already what the relay writes. */
+const HARMLESS_OPTIONS = new Set(['pad']);
+
+/**
+ * Applies one request's `SDES` options (`off`, `no-<SUITE>`, `only-<SUITE>`, as ngRequest
+ * normalised them). They can only narrow the policy: `only-` a suite the policy does not allow
+ * does not enable it. Unknown suites and options are reported as warnings, never as values
+ * (they came from the SBE, not from a peer, but stay short and escaped anyway).
+ */
+export function restrictPolicy(policy: CryptoPolicy, options: readonly string[]): SdesRestriction {
+  const warnings: string[] = [];
+  let off = false;
+  const excluded = new Set<string>();
+  const only = new Set<string>();
+  for (const o of options) {
+    if (o === 'off') {
+      off = true;
+    } else if (o.startsWith('no-') || o.startsWith('only-')) {
+      const name = o.slice(o.indexOf('-') + 1);
+      const s = suiteByName(name) ?? suiteByName(name.toUpperCase());
+      if (s === undefined) {
+        warnings.push(`SDES option names an unknown suite ${JSON.stringify(name.slice(0, 48))}, ignored`);
+        continue;
+      }
+      (o.startsWith('no-') ? excluded : only).add(s.name);
+    } else if (WEAKENING_OPTION.test(o)) {
+      warnings.push(`SDES option ${JSON.stringify(o.slice(0, 48))} would weaken SRTP, refused`);
+    } else if (!HARMLESS_OPTIONS.has(o)) {
+      warnings.push(`SDES option ${JSON.stringify(o.slice(0, 48))} is not supported, ignored`);
+    }
+  }
+  if (excluded.size === 0 && only.size === 0) return { policy, off, warnings };
+  const suites = policy.suites.filter((n) => !excluded.has(n) && (only.size === 0 || only.has(n)));
+  // An empty list is legal here: it means "no common suite" for this call, decided by negotiate.
+  return { policy: Object.freeze({ ...policy, suites: Object.freeze(suites) }), off, warnings };
+}
