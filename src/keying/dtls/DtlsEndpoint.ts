@@ -210,9 +210,10 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
   /** Sends close_notify when a session exists, stops timers, emits 'close'. Idempotent. */
   close(): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
-    const wasActive = this.#state !== 'new';
+    // Only a handshake with state has a peer to notify; a listening server has none.
+    const hasPeer = this.#state !== 'new' && !this.#listening && this.#stats.datagramsOut > 0;
     this.#state = 'closed';
-    if (wasActive) this.#trySendAlert(ALERT_WARNING, Alert.closeNotify);
+    if (hasPeer) this.#trySendAlert(ALERT_WARNING, Alert.closeNotify);
     this.#teardown();
     this.emit('close');
   }
