@@ -8,13 +8,14 @@
 //   SIMD   : 8 blocks at once, 8 v128 planes; plane j, lane byte n, bit k = bit j of byte n of block k
 //            (n = 4*col + row at input/output; row-major n = 4*row + col between rounds).
 //   scalar : 4 blocks at once, 8 u64 planes; plane j, bit 16*row + 4*col + k = bit j of byte
-//            (4*col + row) of block k.
+//            (4*col + row) of block k; fixsliced (ShiftRows folded into MixColumns variants and
+//            the round keys: see scripts/gen-aes-sbox.mjs).
 //
 // Expanded-key format at rkPtr (64-byte aligned): round keys 0..nr in the plane layout of the
 // build, all blocks' copies of each bit filled (SIMD: 128 bytes per round key, scalar: 64), the
 // S-box constant 0x63 folded into round keys 1..nr; then nr as an i32 at RK_NR_OFFSET.
 import { ST_BAD_PARAM, ST_OK } from './abi';
-import { bsCtrV128, bsEncryptU64, subWord } from './aesRounds';
+import { bsCtrU64, bsCtrV128, subWord } from './aesRounds';
 
 const MAX_ROUNDS: i32 = 14;
 const RK_ROUND_BYTES: i32 = ASC_FEATURE_SIMD ? 128 : 64;
@@ -22,9 +23,6 @@ const RK_NR_OFFSET: i32 = (MAX_ROUNDS + 1) * RK_ROUND_BYTES;
 /** Bytes an expanded key needs (AES-256): 1924 in the SIMD build, 964 in the scalar build. */
 export const AES_RK_BYTES: i32 = RK_NR_OFFSET + 4;
 
-/** Blocks encrypted per call of the round function. */
-const LANES: i32 = ASC_FEATURE_SIMD ? 8 : 4;
-const BATCH_BYTES: i32 = LANES * 16;
 /** Bitsliced state planes handed to the round function. */
 const ST_PTR: usize = memory.data(128, 64);
 /** Keystream / block staging (one batch). */
@@ -65,11 +63,17 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32, rkPtr: usize): i32 {
         v128.store(dst + (<usize>j << 4), i8x16.shr_s(i8x16.shl(v, <i32>(7 - j)), 7));
       }
     } else {
+      // Fixsliced: key i (0 < i < nr) is stored as SR^-q(k_i), q = i mod 4: the byte at (row, col)
+      // is k_i's byte at (row, col - q*row).
+      const q = i < nr ? i & 3 : 0;
       for (let j = 0; j < 8; j++) {
         let plane: u64 = 0;
-        for (let n = 0; n < 16; n++) {
-          const b = (<u64>(load<u8>(src + <usize>n) ^ <u8>c) >> <u64>j) & 1;
-          plane |= (b * 0xf) << <u64>(16 * (n & 3) + 4 * (n >> 2)); // row n&3, col n>>2, 4 blocks
+        for (let r = 0; r < 4; r++) {
+          for (let col = 0; col < 4; col++) {
+            const n = 4 * ((col - q * r) & 3) + r;
+            const b = (<u64>(load<u8>(src + <usize>n) ^ <u8>c) >> <u64>j) & 1;
+            plane |= (b * 0xf) << <u64>(16 * r + 4 * col); // all 4 blocks
+          }
         }
         store<u64>(dst + (<usize>j << 3), plane);
       }
@@ -82,94 +86,21 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32, rkPtr: usize): i32 {
   return ST_OK;
 }
 
-// ---------------------------------------------------------------- scalar: 4-block transposes
-
-/** Spreads the 4 bytes of x to the even bytes of a u64. */
-@inline function spread(x: u32): u64 {
-  let v = <u64>x;
-  v = (v | (v << 16)) & 0x0000ffff0000ffff;
-  return (v | (v << 8)) & 0x00ff00ff00ff00ff;
-}
-/** Gathers the even bytes of v into a u32. */
-@inline function gather(v: u64): u32 {
-  v &= 0x00ff00ff00ff00ff;
-  v = (v | (v >> 8)) & 0x0000ffff0000ffff;
-  return <u32>(v | (v >> 16));
-}
-
-/** Transposes the 8x8 bit matrix in every byte of w0..w7 and stores the 8 results at dst. */
-@inline function transposeU64Store(w0: u64, w1: u64, w2: u64, w3: u64, w4: u64, w5: u64, w6: u64, w7: u64, dst: usize): void {
-  const m1: u64 = 0x5555555555555555, m2: u64 = 0x3333333333333333, m4: u64 = 0x0f0f0f0f0f0f0f0f;
-  let t: u64;
-  t = ((w0 >> 1) ^ w1) & m1; w1 ^= t; w0 ^= t << 1;
-  t = ((w2 >> 1) ^ w3) & m1; w3 ^= t; w2 ^= t << 1;
-  t = ((w4 >> 1) ^ w5) & m1; w5 ^= t; w4 ^= t << 1;
-  t = ((w6 >> 1) ^ w7) & m1; w7 ^= t; w6 ^= t << 1;
-  t = ((w0 >> 2) ^ w2) & m2; w2 ^= t; w0 ^= t << 2;
-  t = ((w1 >> 2) ^ w3) & m2; w3 ^= t; w1 ^= t << 2;
-  t = ((w4 >> 2) ^ w6) & m2; w6 ^= t; w4 ^= t << 2;
-  t = ((w5 >> 2) ^ w7) & m2; w7 ^= t; w5 ^= t << 2;
-  t = ((w0 >> 4) ^ w4) & m4; w4 ^= t; w0 ^= t << 4;
-  t = ((w1 >> 4) ^ w5) & m4; w5 ^= t; w1 ^= t << 4;
-  t = ((w2 >> 4) ^ w6) & m4; w6 ^= t; w2 ^= t << 4;
-  t = ((w3 >> 4) ^ w7) & m4; w7 ^= t; w3 ^= t << 4;
-  store<u64>(dst, w0, 0); store<u64>(dst, w1, 8); store<u64>(dst, w2, 16); store<u64>(dst, w3, 24);
-  store<u64>(dst, w4, 32); store<u64>(dst, w5, 40); store<u64>(dst, w6, 48); store<u64>(dst, w7, 56);
-}
-
-// Word i = 4*c0 + k holds block k's columns c0 and c0+2 byte-interleaved (byte 2*row + c1), so
-// after the transpose plane j has bit 8*(2*row + c1) + 4*c0 + k = 16*row + 4*col + k.
-@inline function wordU64(p: usize, k: i32, c0: i32): u64 {
-  const blk = p + (<usize>k << 4) + (<usize>c0 << 2);
-  return spread(load<u32>(blk)) | (spread(load<u32>(blk, 8)) << 8);
-}
-
-/** Packs 4 blocks at KS_PTR into planes at ST_PTR. */
-@inline function packU64FromKs(): void {
-  transposeU64Store(
-    wordU64(KS_PTR, 0, 0), wordU64(KS_PTR, 1, 0), wordU64(KS_PTR, 2, 0), wordU64(KS_PTR, 3, 0),
-    wordU64(KS_PTR, 0, 1), wordU64(KS_PTR, 1, 1), wordU64(KS_PTR, 2, 1), wordU64(KS_PTR, 3, 1), ST_PTR);
-}
-
-/** Planes at ST_PTR -> 4 blocks at KS_PTR. */
-@inline function unpackU64ToKs(): void {
-  // The transpose is an involution: transposing back gives the interleaved words again.
-  transposeU64Store(
-    load<u64>(ST_PTR, 0), load<u64>(ST_PTR, 8), load<u64>(ST_PTR, 16), load<u64>(ST_PTR, 24),
-    load<u64>(ST_PTR, 32), load<u64>(ST_PTR, 40), load<u64>(ST_PTR, 48), load<u64>(ST_PTR, 56), ST_PTR);
-  for (let i = 0; i < 8; i++) {
-    const w = load<u64>(ST_PTR + (<usize>i << 3));
-    const blk = KS_PTR + (<usize>(i & 3) << 4) + (<usize>(i >> 2) << 2);
-    store<u32>(blk, gather(w));
-    store<u32>(blk, gather(w >> 8), 8);
-  }
-}
-
-/** Packs the 4 counter blocks ctr(c)..ctr(c+3): columns 0..2 are shared, column 3 = BE(c+k). */
-@inline function packCtrU64(col0: u32, col1: u32, col2: u32, c: u32): void {
-  const w0 = spread(col0) | (spread(col2) << 8);
-  const s1 = spread(col1);
-  transposeU64Store(w0, w0, w0, w0,
-    s1 | (spread(bswap<u32>(c)) << 8), s1 | (spread(bswap<u32>(c + 1)) << 8),
-    s1 | (spread(bswap<u32>(c + 2)) << 8), s1 | (spread(bswap<u32>(c + 3)) << 8), ST_PTR);
-}
-
 // ---------------------------------------------------------------- block and CTR
 
 export function aesEncryptBlock(rkPtr: usize, inPtr: usize, outPtr: usize): void {
   const nr = load<i32>(rkPtr + <usize>RK_NR_OFFSET);
+  // E(in) is the CTR keystream of the counter block "in" (low 32 bits = c) over 16 zero bytes.
   if (ASC_FEATURE_SIMD) {
-    // E(in) is the CTR keystream of the counter block "in" (low 32 bits = c) over 16 zero bytes.
     v128.store(ST_PTR, v128.load(inPtr)); // in and out may alias
     v128.store(outPtr, i64x2.splat(0));
     bsCtrV128(rkPtr, nr, ST_PTR, bswap<u32>(load<u32>(ST_PTR, 12)), outPtr, 16, KS_PTR);
   } else {
-    memory.copy(KS_PTR, inPtr, 16);
-    for (let i = 16; i < 64; i += 8) store<u64>(KS_PTR + <usize>i, 0);
-    packU64FromKs();
-    bsEncryptU64(rkPtr, nr, ST_PTR);
-    unpackU64ToKs();
-    memory.copy(outPtr, KS_PTR, 16);
+    store<u64>(ST_PTR, load<u64>(inPtr));
+    store<u64>(ST_PTR, load<u64>(inPtr, 8), 8);
+    store<u64>(outPtr, 0);
+    store<u64>(outPtr, 0, 8);
+    bsCtrU64(rkPtr, nr, ST_PTR, bswap<u32>(load<u32>(ST_PTR, 12)), outPtr, 16, KS_PTR);
   }
   wipeScratch();
 }
@@ -179,17 +110,6 @@ export function aesCtrXor(rkPtr: usize, ctrPtr: usize, dataPtr: usize, len: i32)
   if (ASC_FEATURE_SIMD) ctrXorV128(rkPtr, ctrPtr, dataPtr, len);
   else ctrXorU64(rkPtr, ctrPtr, dataPtr, len);
   wipeScratch();
-}
-
-/** data ^= keystream block-batch at KS_PTR; rem bytes left (a full batch or the tail). */
-@inline function xorBatch(p: usize, rem: i32): void {
-  if (rem >= BATCH_BYTES) {
-    for (let i = 0; i < BATCH_BYTES; i += 8) {
-      store<u64>(p + <usize>i, load<u64>(p + <usize>i) ^ load<u64>(KS_PTR + <usize>i));
-    }
-  } else {
-    for (let i = 0; i < rem; i++) store<u8>(p + <usize>i, load<u8>(p + <usize>i) ^ load<u8>(KS_PTR + <usize>i));
-  }
 }
 
 function ctrXorV128(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
@@ -204,16 +124,11 @@ function ctrXorV128(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
 
 function ctrXorU64(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
   const nr = load<i32>(rkPtr + <usize>RK_NR_OFFSET);
-  const col0 = load<u32>(ctrPtr, 0), col1 = load<u32>(ctrPtr, 4), col2 = load<u32>(ctrPtr, 8);
   let c = bswap<u32>(load<u32>(ctrPtr, 12));
-  while (rem > 0) {
-    packCtrU64(col0, col1, col2, c);
-    bsEncryptU64(rkPtr, nr, ST_PTR);
-    unpackU64ToKs();
-    xorBatch(p, rem);
+  for (; rem > 0; rem -= 64) {
+    bsCtrU64(rkPtr, nr, ctrPtr, c, p, rem < 64 ? rem : 64, KS_PTR);
     c += 4;
     p += 64;
-    rem -= 64;
   }
 }
 

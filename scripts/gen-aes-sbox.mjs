@@ -454,48 +454,118 @@ function v128Ctr() {
   return L.join('\n');
 }
 
-// u64 layout (4 blocks): plane j, bit 16*row + 4*col + k = bit j of state byte (4*col + row) of block k.
-// ShiftRows rotates row r's 16-bit lane right by 4r bits; it is emitted as masked shifts.
-function srU64(v) {
+// u64 layout (4 blocks): plane j, bit 16*row + 4*col + k = bit j of state byte (4*col + row) of
+// block k. Fixsliced from round 1: ShiftRows is never applied; round i works on z_i with
+// x_i = SR^i(z_i), so its MixColumns pairs (r, c) with (r+1, c+q) and (r+2, c+2q), q = i mod 4:
+// a 64-bit rotation by 16 (next row) plus a rotation of every 16-bit row by 4q bits (column
+// offset), and its round key is stored as SR^-i(k_i). The last round applies SR^(nr mod 4).
+/** Bit gather as masked shifts: out bit dst <- in bit src(dst) for all 64 bits. */
+function permU64(v, src) {
   const groups = new Map();
-  for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) for (let k = 0; k < 4; k++) {
-    const dst = 16 * r + 4 * c + k, src = 16 * r + 4 * ((c + r) % 4) + k;
-    groups.set(dst - src, (groups.get(dst - src) || 0n) | (1n << BigInt(dst)));
-  }
+  for (let dst = 0; dst < 64; dst++) { const d = dst - src(dst); groups.set(d, (groups.get(d) || 0n) | (1n << BigInt(dst))); }
+  if (groups.size === 1 && groups.has(0)) return v;
+  // a plain 64-bit rotation when every bit moves by the same amount mod 64
   const parts = [];
-  for (const [delta, mask] of [...groups].sort((a, b) => a[0] - b[0])) {
-    const m = `0x${mask.toString(16).toUpperCase()}`;
+  for (const [delta, mask] of [...groups].sort((x, y) => x[0] - y[0])) {
+    const m = mask === (1n << 64n) - 1n ? '' : `0x${mask.toString(16).toUpperCase()}`;
     const sh = delta === 0 ? v : delta > 0 ? `(${v} << ${delta})` : `(${v} >> ${-delta})`;
-    parts.push(`(${sh} & ${m})`);
+    parts.push(m ? `(${sh} & ${m})` : sh);
   }
   return parts.join(' | ');
 }
-function u64Rounds() {
-  const L = [];
-  L.push(`/** Encrypts the 4 bitsliced blocks (8 u64 planes at st) in place with nr rounds of`);
-  L.push(` *  bitsliced round keys at rk (64 bytes per round key, 0x63 folded into keys 1..nr). */`);
-  L.push(`export function bsEncryptU64(rk: usize, nr: i32, st: usize): void {`);
-  for (let j = 0; j < 8; j++) L.push(`  let s${j} = load<u64>(st, ${8 * j}) ^ load<u64>(rk, ${8 * j});`);
-  for (let j = 0; j < 8; j++) L.push(`  let o${j}: u64;`);
-  L.push(`  for (let r = 1; ; r++) {`);
-  L.push(`    rk += 64;`);
-  L.push(sboxCode('u64', 's', 'o', '    '));
-  for (let j = 0; j < 8; j++) L.push(`    o${j} = ${srU64(`o${j}`)};`);
-  L.push(`    if (r == nr) {`);
-  for (let j = 0; j < 8; j++) L.push(`      s${j} = o${j} ^ load<u64>(rk, ${8 * j});`);
-  L.push(`      break;`);
-  L.push(`    }`);
+const u64Bit = (r, c, k) => 16 * (r & 3) + 4 * (c & 3) + k;
+/** next(dr, dc): out (r, c) <- in (r + dr, c + dc); a rotr by 16*dr when dc == 0 mod 4. */
+function rotU64(v, dr, dc) {
+  const rows = dr % 4 === 0 ? v : `rotr<u64>(${v}, ${16 * (dr % 4)})`;
+  if (dc % 4 === 0) return rows;
+  return permU64(rows, (dst) => { const r = dst >> 4, c = (dst >> 2) & 3, k = dst & 3; return u64Bit(r, c + dc, k); });
+}
+/** out (r, c) <- in (r, c + q*r): ShiftRows^q. */
+const srPowU64 = (v, q) => permU64(v, (dst) => { const r = dst >> 4, c = (dst >> 2) & 3, k = dst & 3; return u64Bit(r, c + q * r, k); });
+
+/** u64 helpers for the 4-block transposes (emitted once). */
+function u64Helpers() {
+  return `/** Spreads the 4 bytes of x to the even bytes of a u64. */
+@inline function spread(x: u32): u64 {
+  let v = <u64>x;
+  v = (v | (v << 16)) & 0x0000ffff0000ffff;
+  return (v | (v << 8)) & 0x00ff00ff00ff00ff;
+}
+/** Gathers the even bytes of v into a u32. */
+@inline function gather(v: u64): u32 {
+  v &= 0x00ff00ff00ff00ff;
+  v = (v | (v >> 8)) & 0x0000ffff0000ffff;
+  return <u32>(v | (v >> 16));
+}`;
+}
+/** 8x8 bit-matrix transpose in every byte of w0..w7 (swapmoves; an involution). */
+function transposeU64(L, v, indent) {
+  L.push(`${indent}{`);
+  L.push(`${indent}  let t: u64;`);
+  for (const [d, m] of [[1, '0x5555555555555555'], [2, '0x3333333333333333'], [4, '0x0F0F0F0F0F0F0F0F']]) {
+    for (let i = 0; i < 8; i++) {
+      if (i & d) continue;
+      const a = `${v}${i}`, b = `${v}${i + d}`;
+      L.push(`${indent}  t = ((${a} >> ${d}) ^ ${b}) & ${m}; ${b} ^= t; ${a} ^= t << ${d};`);
+    }
+  }
+  L.push(`${indent}}`);
+}
+function mixU64(L, q, indent) {
   for (let j = 0; j < 8; j++) {
-    L.push(`    const y1_${j} = rotr<u64>(o${j}, 16);`);
-    L.push(`    const m${j} = o${j} ^ y1_${j};`);
+    L.push(`${indent}const n${j} = ${rotU64(`o${j}`, 1, q)};`);
+    L.push(`${indent}const m${j} = o${j} ^ n${j};`);
   }
   for (let j = 0; j < 8; j++) {
     const x = xt('m', j);
     const xe = Array.isArray(x) ? `(${x[0]} ^ ${x[1]})` : x;
-    L.push(`    s${j} = ${xe} ^ y1_${j} ^ rotr<u64>(m${j}, 32) ^ load<u64>(rk, ${8 * j});`);
+    L.push(`${indent}s${j} = ${xe} ^ n${j} ^ (${rotU64(`m${j}`, 2, 2 * q)}) ^ load<u64>(rk, ${8 * j});`);
+  }
+}
+function u64Ctr() {
+  const L = [];
+  L.push(`/** One CTR batch of 4 blocks (scalar build): keystream E(ctr with low 32 bits = c + k,`);
+  L.push(` *  big-endian), k = 0..3, XORed into data[0..n) (n <= 64), all state in u64 locals. Word`);
+  L.push(` *  i = 4*c0 + k holds block k's columns c0 and c0+2 byte-interleaved, so after the bit`);
+  L.push(` *  transpose plane j has bit 16*row + 4*col + k. For n < 64 the keystream goes through ks. */`);
+  L.push(`export function bsCtrU64(rk: usize, nr: i32, ctrPtr: usize, c: u32, data: usize, n: i32, ks: usize): void {`);
+  L.push(`  const w0 = spread(load<u32>(ctrPtr, 0)) | (spread(load<u32>(ctrPtr, 8)) << 8);`);
+  L.push(`  const w1 = spread(load<u32>(ctrPtr, 4));`);
+  for (let k = 0; k < 4; k++) L.push(`  let s${k} = w0;`);
+  for (let k = 0; k < 4; k++) L.push(`  let s${4 + k} = w1 | (spread(bswap<u32>(c + ${k})) << 8);`);
+  transposeU64(L, 's', '  ');
+  for (let j = 0; j < 8; j++) L.push(`  s${j} ^= load<u64>(rk, ${8 * j});`);
+  for (let j = 0; j < 8; j++) L.push(`  let o${j}: u64;`);
+  L.push(`  // rounds in four fixsliced phases q = round % 4 = 1, 2, 3, 0`);
+  L.push(`  for (let r = 1; ; ) {`);
+  for (const q of [1, 2, 3, 0]) {
+    L.push(`    {`);
+    L.push(`      rk += 64;`);
+    L.push(sboxCode('u64', 's', 'o', '      '));
+    L.push(`      if (r == nr) {`);
+    for (let j = 0; j < 8; j++) L.push(`        s${j} = (${srPowU64(`o${j}`, q)}) ^ load<u64>(rk, ${8 * j});`);
+    L.push(`        break;`);
+    L.push(`      }`);
+    mixU64(L, q, '      ');
+    L.push(`      r++;`);
+    L.push(`    }`);
   }
   L.push(`  }`);
-  for (let j = 0; j < 8; j++) L.push(`  store<u64>(st, s${j}, ${8 * j});`);
+  transposeU64(L, 's', '  ');
+  L.push(`  if (n == 64) {`);
+  for (let i = 0; i < 8; i++) {
+    const off = 16 * (i & 3) + 4 * (i >> 2);
+    L.push(`    store<u32>(data, load<u32>(data, ${off}) ^ gather(s${i}), ${off});`);
+    L.push(`    store<u32>(data, load<u32>(data, ${off + 8}) ^ gather(s${i} >> 8), ${off + 8});`);
+  }
+  L.push(`    return;`);
+  L.push(`  }`);
+  for (let i = 0; i < 8; i++) {
+    const off = 16 * (i & 3) + 4 * (i >> 2);
+    L.push(`  store<u32>(ks, gather(s${i}), ${off});`);
+    L.push(`  store<u32>(ks, gather(s${i} >> 8), ${off + 8});`);
+  }
+  L.push(`  for (let i = 0; i < n; i++) store<u8>(data + <usize>i, load<u8>(data + <usize>i) ^ load<u8>(ks + <usize>i));`);
   L.push(`}`);
   return L.join('\n');
 }
@@ -517,7 +587,7 @@ const header = `// GENERATED by scripts/gen-aes-sbox.mjs — do not edit; rerun 
 // map without its constant 0x63, which is folded into round keys 1..Nr by aes.ts).
 // Tower field used: GF(((2^2)^2)^2) with N = 0x${best.tw.Nn.toString(16)}, nu = 0x${best.tw.nu.toString(16)} (normal bases).
 `;
-const file = [header, subWord(), '', u64Rounds(), '', v128Ctr(), ''].join('\n');
+const file = [header, subWord(), '', u64Helpers(), '', u64Ctr(), '', v128Ctr(), ''].join('\n');
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'assembly', 'aesRounds.ts');
 writeFileSync(out, file);
 console.log(`wrote ${out}`);
