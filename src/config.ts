@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { RelayError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './Logger.ts';
 import { AddressFilter } from './net/AddressFilter.ts';
+import { isSuiteName, SUITES, type SuiteName } from './crypto/suites.ts';
 
 export interface Config {
   ng: {
@@ -50,11 +51,18 @@ export interface Config {
     maxSessions: number;
     strictSource: boolean;
   };
+  srtp: {
+    /** SDES suites the relay agrees to and offers; [] = the built-in default set. */
+    suites: SuiteName[];
+    /** Nothing weaker than this suite; '' = the weakest of `suites`. */
+    minimumSuite: SuiteName | '';
+    allowAes192: boolean;
+  };
   log: { level: LogLevel };
   shutdownTimeoutMs: number;
 }
 
-type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level';
+type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite';
 type Value = string | number | boolean | string[];
 
 interface OptionSpec {
@@ -96,6 +104,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'media.lifetime', type: 'int', default: 10_800, min: 1, max: 604_800, doc: 'Seconds a session may live at most.' },
   { key: 'media.maxSessions', type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent sessions; beyond it offers fail with "Parallel session limit reached".' },
   { key: 'media.strictSource', type: 'bool', default: false, doc: 'After latching, drop packets from other sources even when they authenticate.' },
+  { key: 'srtp.suites', type: 'suites', default: [], defaultText: 'the strongest suites with 80-bit tags, plus AES_CM_128_HMAC_SHA1_32', doc: 'Comma-separated SDES suites the relay agrees to and offers, by RFC 4568 name.' },
+  { key: 'srtp.minimumSuite', type: 'suite', default: '', defaultText: 'the weakest of srtp.suites', doc: 'Refuse (E_BID_DOWN) offers whose usable suites are all weaker than this one.' },
+  { key: 'srtp.allowAes192', type: 'bool', default: false, doc: 'Allow AES-192 suites (off: libsrtp2 <= 2.5.0 derives their keys wrongly, so calls fail).' },
   { key: 'log.level', type: 'level', default: 'info', doc: `Lowest log level written (${LOG_LEVELS.join(', ')}).` },
   { key: 'shutdownTimeoutMs', type: 'int', default: 5000, min: 100, max: 120_000, doc: 'Longest graceful shutdown on SIGTERM/SIGINT before a forced exit, ms.' },
 ];
@@ -161,6 +172,21 @@ function coerce(spec: OptionSpec, raw: unknown, where: string): Value {
       const l = typeof raw === 'string' ? LOG_LEVELS.find((x) => x === raw.trim().toLowerCase()) : undefined;
       if (l === undefined) fail(`expected one of ${LOG_LEVELS.join(', ')}`);
       return l as LogLevel;
+    }
+    case 'suite': {
+      if (typeof raw !== 'string') return fail('expected a suite name');
+      const name = raw.trim();
+      if (name !== '' && !isSuiteName(name)) fail(`unknown suite (known: ${SUITES.map((x) => x.name).join(', ')})`);
+      return name;
+    }
+    case 'suites': {
+      let list: string[];
+      if (typeof raw === 'string') list = raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+      else if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) list = raw.map((x: string) => x.trim());
+      else return fail('expected a list of suite names');
+      const unknown = list.find((n) => !isSuiteName(n));
+      if (unknown !== undefined) fail(`unknown suite ${JSON.stringify(unknown.slice(0, 48))}`);
+      return list;
     }
     case 'cidrs': {
       let list: string[];
@@ -302,12 +328,13 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const listsFromFlags = new Set<string>();
   for (const f of flags) {
     const v = coerce(f.spec, f.raw, f.flag);
-    if (f.spec.type === 'cidrs' && listsFromFlags.has(f.spec.key)) {
+    const isList = f.spec.type === 'cidrs' || f.spec.type === 'suites';
+    if (isList && listsFromFlags.has(f.spec.key)) {
       values.set(f.spec.key, [...(values.get(f.spec.key) as string[]), ...(v as string[])]);
     } else {
       values.set(f.spec.key, v);
     }
-    if (f.spec.type === 'cidrs') listsFromFlags.add(f.spec.key);
+    if (isList) listsFromFlags.add(f.spec.key);
     origins[f.spec.key] = 'flag';
   }
 
@@ -362,6 +389,11 @@ function build(v: Map<string, Value>): Config {
       maxSessions: int('media.maxSessions'),
       strictSource: bool('media.strictSource'),
     },
+    srtp: {
+      suites: (v.get('srtp.suites') as string[]).filter(isSuiteName),
+      minimumSuite: (() => { const n = str('srtp.minimumSuite'); return isSuiteName(n) ? n : ''; })(),
+      allowAes192: bool('srtp.allowAes192'),
+    },
     log: { level: v.get('log.level') as LogLevel },
     shutdownTimeoutMs: int('shutdownTimeoutMs'),
   };
@@ -390,7 +422,7 @@ function showDefault(o: OptionSpec): string {
 }
 
 const META: Readonly<Record<OptionType, string>> = {
-  string: 'TEXT', address: 'ADDR', int: 'N', bool: '', cidrs: 'CIDR[,CIDR…]', level: 'LEVEL',
+  string: 'TEXT', address: 'ADDR', int: 'N', bool: '', cidrs: 'CIDR[,CIDR…]', level: 'LEVEL', suites: 'SUITE[,SUITE…]', suite: 'SUITE',
 };
 
 /** The --help text: every option with its flag, variable, default and meaning. */

@@ -26,6 +26,7 @@ import { silentLogger, type Logger } from '../Logger.ts';
 import { isLoopbackAddress } from '../net/AddressFilter.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics/Metrics.ts';
 import { SUITES, suiteByName } from '../crypto/suites.ts';
+import { isSecureProtocol, parseSdp } from '../sdp/parse.ts';
 import { TokenBucket } from './TokenBucket.ts';
 import type { CallControl } from './commands.ts';
 import {
@@ -142,7 +143,10 @@ export interface HttpCryptoPolicy {
   allowedSuites?: string[];
   /** Nothing weaker than this suite (compared by the suite table's rank). Default: no minimum. */
   minimumSuite?: string;
-  /** Refuse plain RTP on the leg: the SDP must offer (or answer) SRTP. Default false. */
+  /**
+   * Refuse plain RTP: this party's SDP must use SRTP profiles (RTP/SAVP, RTP/SAVPF) on every
+   * active RTP section, and so must the transport offered to the other party. Default false.
+   */
   requireSrtp?: boolean;
 }
 
@@ -249,11 +253,31 @@ function toNgDict(command: 'offer' | 'answer', callId: string, b: SdpBody): Reco
   if (b.rtcpMux !== undefined) d['rtcp-mux'] = b.rtcpMux;
   if (b.replace !== undefined) d.replace = b.replace;
   const p = b.policy;
-  if (p !== undefined) {
-    if (p.allowedSuites !== undefined || p.minimumSuite !== undefined) d.SDES = policySuites(p).map((n) => `only-${n}`);
-    if (p.requireSrtp === true) d.flags = ['require-srtp'];
+  if (p !== undefined && (p.allowedSuites !== undefined || p.minimumSuite !== undefined)) {
+    // `SDES-only-…` can only narrow the relay's configured policy, never widen it.
+    d.SDES = policySuites(p).map((n) => `only-${n}`);
   }
   return d;
+}
+
+/**
+ * `requireSrtp`: every active RTP section of this party's SDP must use an SRTP profile, and
+ * a transport chosen for the other side must be one too. ng has no flag for this (rtpengine
+ * would bridge to plain RTP), so it is checked here, before the controller is involved; the
+ * controller then offers SRTP to the other side, because the offer's profile carries over,
+ * and refuses an answer without a usable crypto line.
+ */
+function checkRequireSrtp(b: SdpBody): void {
+  if (b.policy?.requireSrtp !== true) return;
+  if (b.transportProtocol !== undefined && !isSecureProtocol(b.transportProtocol)) {
+    throw new HttpError('E_BID_DOWN', 'policy requires SRTP but transportProtocol is plain RTP');
+  }
+  const sdp = parseSdp(b.sdp);
+  for (const m of sdp.media) {
+    if (m.cls !== 'other' && m.port !== 0 && !isSecureProtocol(m.protocol)) {
+      throw new HttpError('E_BID_DOWN', `policy requires SRTP but media ${m.index + 1} is plain RTP`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- JSON output
@@ -437,6 +461,7 @@ export class HttpApi {
       case 'offer':
       case 'answer': {
         const body = parseSdpBody(await this.#readJson(req), r.name === 'answer');
+        checkRequireSrtp(body);
         const ng = normalizeNgDict(toNgDict(r.name, this.#callId(callId), body));
         const result = ng.command === 'offer'
           ? await this.#control.offer(ng as NgOfferRequest)

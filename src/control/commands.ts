@@ -113,9 +113,36 @@ export function toNgValue(v: unknown, depth = 0): NgReplyValue | undefined {
   return out;
 }
 
+/** ng spells reply keys as words (`last signal`, `local port`); a few take rtpengine's name. */
+const NG_KEY_NAMES: ReadonlyMap<string, string> = new Map([['callId', 'call-id'], ['remote', 'endpoint']]);
+
+/** `lastSignal` → `last signal`; all-caps keys (`RTP`, `RTCP`) stay as they are. */
+export function ngKey(key: string): string {
+  const named = NG_KEY_NAMES.get(key);
+  if (named !== undefined) return named;
+  if (/^[A-Z0-9]+$/.test(key)) return key;
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+/**
+ * Renames the keys of controller data (camelCase, CallInfo) to ng's spelling. The keys of a
+ * `tags` dict are SIP tags, i.e. data, and are kept byte for byte.
+ */
+function ngKeys(v: NgReplyValue, keysAreData = false): NgReplyValue {
+  if (Array.isArray(v)) return v.map((x: NgReplyValue) => ngKeys(x));
+  if (typeof v !== 'object') return v;
+  const out: Record<string, NgReplyValue> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    out[keysAreData ? k : ngKey(k)] = ngKeys(x, !keysAreData && k === 'tags');
+  }
+  return out;
+}
+
 function asDict(v: unknown): Record<string, NgReplyValue> {
   const x = toNgValue(v);
-  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, NgReplyValue>) : {};
+  if (typeof x !== 'object' || Array.isArray(x)) return {};
+  return ngKeys(x) as Record<string, NgReplyValue>;
 }
 
 async function run(control: CallControl, req: NgRequest, ctx: DispatchContext): Promise<DispatchResult> {

@@ -151,7 +151,7 @@ export function openApiDocument(version: string): Json {
           properties: {
             allowedSuites: { type: 'array', maxItems: 16, items: { type: 'string', enum: suites }, description: 'SDES suites allowed.' },
             minimumSuite: { type: 'string', enum: suites, description: 'Nothing weaker than this suite is agreed to.' },
-            requireSrtp: { type: 'boolean', default: false, description: 'Refuse plain RTP on this leg.' },
+            requireSrtp: { type: 'boolean', default: false, description: 'Refuse plain RTP: every active RTP section of this SDP, and the transport offered to the other party, must be SRTP (422 E_BID_DOWN otherwise).' },
           },
         },
         OfferRequest: { type: 'object', additionalProperties: false, required: ['fromTag', 'sdp'], properties: sdpRequestProperties(false) },

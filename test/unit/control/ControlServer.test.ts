@@ -40,7 +40,11 @@ class FakeControl implements CallControl {
   }
   query(callId: string): object {
     if (callId !== 'known') throw new RelayError('E_NOT_FOUND', 'Unknown call-id');
-    return { created: 1700000000, 'last signal': 1700000001, ratio: 0.5, secure: true, skipped: null, tags: { a: { tag: 'a', medias: [{ 'local port': 30000 }] } } };
+    return {
+      callId: 'known', created: 1700000000, lastSignal: 1700000001, ratio: 0.5, secure: true, skipped: null,
+      tags: { fromTagX: { tag: 'fromTagX', medias: [{ localPort: 30000, cryptoSuite: 'S', remote: '127.0.0.1:4000', key: new Uint8Array(4) }] } },
+      totals: { RTP: { packets: 1 }, RTCP: { packets: 0 } },
+    };
   }
   list(): string[] { return ['known']; }
   statistics(): { currentSessions: number; totals: Record<string, number> } {
@@ -193,10 +197,14 @@ describe('ControlServer (ng over UDP)', () => {
     r = await client.request({ command: 'query', 'call-id': 'known' });
     assert.equal(r.reply.result, 'ok');
     assert.equal(r.reply.created, 1700000000);
+    assert.equal(r.reply['last signal'], 1700000001, 'camelCase keys are spelled as ng words');
+    assert.equal(r.reply['call-id'], 'known');
+    assert.deepEqual(r.reply.totals, { RTP: { packets: 1 }, RTCP: { packets: 0 } });
     assert.equal(r.reply.ratio, '0.5', 'non-integers travel as strings (bencode has no floats)');
     assert.equal(r.reply.secure, 'yes');
     assert.equal('skipped' in r.reply, false);
-    assert.deepEqual(r.reply.tags, { a: { tag: 'a', medias: [{ 'local port': 30000 }] } });
+    assert.deepEqual(r.reply.tags, { fromTagX: { tag: 'fromTagX', medias: [{ 'local port': 30000, 'crypto suite': 'S', endpoint: '127.0.0.1:4000' }] } },
+      'SIP tags used as keys are data and kept; byte arrays never leave');
     r = await client.request({ command: 'query', 'call-id': 'nope' });
     assert.deepEqual(r.reply, { result: 'error', 'error-reason': 'Unknown call-id' });
     r = await client.request({ command: 'list' });

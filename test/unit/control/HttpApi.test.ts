@@ -160,6 +160,28 @@ describe('HttpApi', () => {
     assert.deepEqual(policySuites({ minimumSuite: weakest.name }).length, SUITES.filter((s) => s.encrypts).length);
   });
 
+  it('policy.requireSrtp refuses plain RTP in the SDP or as the transport, before the controller', async () => {
+    const savp = SDP.replace('RTP/AVP', 'RTP/SAVP');
+    const before = control.offers.length;
+    let r = await post('/v1/calls/c-3/offer', { fromTag: 'a', sdp: SDP, policy: { requireSrtp: true } });
+    assert.equal(r.status, 422);
+    assert.deepEqual(await r.json(), { error: { code: 'E_BID_DOWN', message: 'policy requires SRTP but media 1 is plain RTP' } });
+    r = await post('/v1/calls/c-3/offer', { fromTag: 'a', sdp: savp, transportProtocol: 'RTP/AVP', policy: { requireSrtp: true } });
+    assert.equal(r.status, 422);
+    await r.body?.cancel();
+    r = await post('/v1/calls/c-3/answer', { fromTag: 'b', toTag: 'a', sdp: SDP, policy: { requireSrtp: true } });
+    assert.equal(r.status, 422);
+    await r.body?.cancel();
+    assert.equal(control.offers.length, before);
+    r = await post('/v1/calls/c-3/offer', { fromTag: 'a', sdp: savp, policy: { requireSrtp: true } });
+    assert.equal(r.status, 200);
+    await r.body?.cancel();
+    // A disabled section (port 0) is not media and does not count.
+    r = await post('/v1/calls/c-4/offer', { fromTag: 'a', sdp: `${savp}m=video 0 RTP/AVP 96\r\n`, policy: { requireSrtp: true } });
+    assert.equal(r.status, 200);
+    await r.body?.cancel();
+  });
+
   it('offer/answer: every kind of bad body is a typed 4xx error, never a crash', async () => {
     const cases: [unknown, number, string, Record<string, string>?][] = [
       ['{"fromTag": ', 400, 'E_BAD_REQUEST'],
@@ -182,7 +204,7 @@ describe('HttpApi', () => {
     const r = await post('/v1/calls/c-2/answer', { fromTag: 'b', sdp: SDP });
     assert.equal(r.status, 400, 'answer needs toTag');
     await r.body?.cancel();
-    assert.equal(control.offers.length + control.answers.length, 1, 'only the earlier valid offer reached the controller');
+    assert.equal(control.offers.length + control.answers.length, 3, 'only the earlier valid offers reached the controller');
   });
 
   it('refuses an oversized body with 413', async () => {
