@@ -9,12 +9,13 @@ import { GHASH_KEY_BYTES, ghashSetKey } from '../ghash';
 import { HMAC_STATE_BYTES, hmacSha1Init } from '../hmacSha1';
 import {
   ST_OK, ST_BAD_CTX, ST_BAD_PARAM, ST_NO_SLOT, ST_NOT_SUPPORTED, ST_SSRC_TABLE_FULL, ST_UNKNOWN_MKI,
-  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, FLAG_ALLOW_NULL_CIPHER, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
+  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_AES_F8, FLAG_ALLOW_NULL_CIPHER, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
 } from '../abi';
 import {
   kdfBegin, kdfDerive, kdfEnd, LABEL_RTP_ENC, LABEL_RTP_AUTH, LABEL_RTP_SALT,
   LABEL_RTCP_ENC, LABEL_RTCP_AUTH, LABEL_RTCP_SALT,
 } from './kdf';
+import { f8MaskKey } from './f8';
 
 // ---- slot header ----
 export const C_GEN: usize = 0;        // u32 generation, bumped on destroy
@@ -40,6 +41,9 @@ export const K_SALT: usize = <usize>AES_RK_BYTES;         // session salt, 16 by
 export const K_AUTH: usize = K_SALT + 16;                // HMAC midstates, or GHASH's key powers
 export const K_AUTH_BYTES: usize = <usize>(GHASH_KEY_BYTES > HMAC_STATE_BYTES ? GHASH_KEY_BYTES : HMAC_STATE_BYTES);
 export const K_BYTES: usize = (K_AUTH + K_AUTH_BYTES + 63) & ~<usize>63;
+/** AES-f8's masked key k_e XOR m (16 bytes): an f8 key block has HMAC midstates and no GHASH
+ *  key powers, so it fits in the auth area's unused tail and the slot does not grow. */
+export const K_F8_MASK: usize = K_AUTH + <usize>HMAC_STATE_BYTES;
 
 // ---- master key set ----
 export const KS_MKI: usize = 0;          // u32 MKI value (when C_MKI_LEN > 0)
@@ -158,6 +162,11 @@ export function deriveSessionKeys(p: usize, ks: usize, kb: usize, r: u64, rtcp: 
     hmacSha1Init(KEY_STAGE, 20, kb + K_AUTH);
     kdfDerive(ks + KS_MASTER_SALT, lSalt, r, kb + K_SALT, 14);
   }
+  if (cipher == CIPHER_AES_F8) {
+    // k_e once more (KEY_STAGE now holds the auth key), masked with the session salt.
+    kdfDerive(ks + KS_MASTER_SALT, lEnc, r, KEY_STAGE, keyLen);
+    f8MaskKey(KEY_STAGE, keyLen, kb + K_SALT, 14, kb + K_F8_MASK);
+  }
   kdfEnd();
   memory.fill(KEY_STAGE, 0, 64);
 }
@@ -248,10 +257,13 @@ export function ctxCreate(cipher: i32, keyPtr: usize, keyLen: i32, saltPtr: usiz
 function validate(cipher: i32, keyLen: i32, saltLen: i32, rtpTagLen: i32, rtcpTagLen: i32, window: i32,
   flags: i32, kdrLog2: i32, mkiLen: i32, mki: u32): i32 {
   if (arenaBase == 0) return ST_BAD_PARAM;
-  if (cipher != CIPHER_NULL && cipher != CIPHER_AES_CM && cipher != CIPHER_AES_GCM) return ST_NOT_SUPPORTED;
+  if (cipher != CIPHER_NULL && cipher != CIPHER_AES_CM && cipher != CIPHER_AES_GCM && cipher != CIPHER_AES_F8) return ST_NOT_SUPPORTED;
+  // Folds to a constant: the f8 masked key must fit the auth area (see K_F8_MASK).
+  if (cipher == CIPHER_AES_F8 && K_F8_MASK + 16 > K_AUTH + K_AUTH_BYTES) return ST_NOT_SUPPORTED;
   if (cipher == CIPHER_NULL && (flags & FLAG_ALLOW_NULL_CIPHER) == 0) return ST_BAD_PARAM;
   if (keyLen != 16 && keyLen != 24 && keyLen != 32) return ST_BAD_PARAM;
-  if (cipher == CIPHER_NULL && keyLen != 16) return ST_BAD_PARAM;
+  // NULL derives as AES-128; f8 is registered for 128-bit keys only (RFC 4568 §6.2).
+  if ((cipher == CIPHER_NULL || cipher == CIPHER_AES_F8) && keyLen != 16) return ST_BAD_PARAM;
   if (cipher == CIPHER_AES_GCM) {
     if (keyLen == 24 || saltLen != 12 || rtpTagLen != 16 || rtcpTagLen != 16) return ST_BAD_PARAM;
   } else {

@@ -5,7 +5,7 @@
 // authenticated anyway, but policy is checked first and independently).
 import {
   ST_BAD_CTX, ST_TOO_SHORT, ST_BAD_HEADER, ST_AUTH_FAIL, ST_KEY_EXPIRED, ST_SSRC_TABLE_FULL,
-  ST_NO_ROOM, ST_UNENCRYPTED_SRTCP, ST_OK, ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, FLAG_ALLOW_UNENCRYPTED_SRTCP,
+  ST_NO_ROOM, ST_UNENCRYPTED_SRTCP, ST_OK, ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, CIPHER_AES_F8, FLAG_ALLOW_UNENCRYPTED_SRTCP,
   EV_SRTCP_SOFT_LIMIT,
 } from '../abi';
 import { aesCtrXor } from '../aes';
@@ -14,12 +14,13 @@ import { ctEqual, ld32be, st32be } from '../bytes';
 import {
   slotOf, findEntry, addEntry, ctxRingBits, entryRtcpBitmap, keySet, findKey, keysFor, commitKeys,
   dropKeys, readMki, writeMki, SRTCP_MAX_PACKETS,
-  C_CIPHER, C_RTCP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
-  K_RK, K_SALT, K_AUTH, KS_MKI, KS_SRTCP_COUNT, KS_SRTCP_LIMIT, S_STATE, S_RTCP_TOP, SS_RTCP_INIT,
+  C_CIPHER, C_KEY_LEN, C_RTCP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
+  K_RK, K_SALT, K_AUTH, K_F8_MASK, KS_MKI, KS_SRTCP_COUNT, KS_SRTCP_LIMIT, S_STATE, S_RTCP_TOP, SS_RTCP_INIT,
 } from './context';
 import { replayCheck, replayCommit } from './replay';
 import { buildCmIv, cmIvPtr, inBounds, softLimitOf } from './srtp';
 import { gcmSealRtcp, gcmOpenRtcp } from './gcm';
+import { f8XorRtcp } from './f8';
 
 const MAC: usize = memory.data(32, 16);
 
@@ -60,7 +61,10 @@ export function srtcpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
     if (mkiLen > 0) writeMki(ptr + <usize>(len + tagLen + 4), mkiLen, load<u32>(ks, KS_MKI));
   } else {
     let eFlag: u32 = 0;
-    if (cipher != CIPHER_NULL) {
+    if (cipher == CIPHER_AES_F8) {
+      eFlag = 0x80000000; // f8's IV carries E || index
+      f8XorRtcp(keys + K_RK, keys + K_F8_MASK, load<i32>(p, C_KEY_LEN), ptr, len, eFlag | index);
+    } else if (cipher != CIPHER_NULL) {
       buildCmIv(keys + K_SALT, ssrc, <u64>index);
       aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, len - 8);
       eFlag = 0x80000000;
@@ -123,7 +127,9 @@ export function srtcpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
   } else {
     hmacSha1Two(keys + K_AUTH, ptr, rtcpLen + 4, 0, 0, MAC);
     if (!ctEqual(MAC, ptr + <usize>(rtcpLen + 4 + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
-    if (encrypted && cipher != CIPHER_NULL) {
+    if (encrypted && cipher == CIPHER_AES_F8) {
+      f8XorRtcp(keys + K_RK, keys + K_F8_MASK, load<i32>(p, C_KEY_LEN), ptr, rtcpLen, trailer);
+    } else if (encrypted && cipher != CIPHER_NULL) {
       buildCmIv(keys + K_SALT, ssrc, index);
       aesCtrXor(keys + K_RK, cmIvPtr(), ptr + 8, rtcpLen - 8);
     }

@@ -5,7 +5,7 @@
 import {
   ST_BAD_CTX, ST_TOO_SHORT, ST_BAD_HEADER, ST_AUTH_FAIL, ST_KEY_EXPIRED, ST_SSRC_TABLE_FULL,
   ST_BAD_PADDING, ST_NO_ROOM, ST_INDEX_REUSE, ST_REPLAY_OLD, ST_REPLAY_DUPLICATE, ST_OK,
-  ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
+  ST_UNKNOWN_MKI, CIPHER_NULL, CIPHER_AES_GCM, CIPHER_AES_F8, FLAG_ALLOW_REPEAT_TX, EV_SRTP_SOFT_LIMIT,
 } from '../abi';
 import { aesCtrXor } from '../aes';
 import { hmacSha1Two } from '../hmacSha1';
@@ -13,14 +13,15 @@ import { ctEqual, ld16be, ld32be, st32be } from '../bytes';
 import {
   slotOf, findEntry, addEntry, ctxRingBits, entryRtpBitmap, keySet, findKey, keysFor, commitKeys,
   dropKeys, readMki, writeMki,
-  C_CIPHER, C_RTP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
-  K_RK, K_SALT, K_AUTH, KS_MKI, KS_SRTP_COUNT, KS_SRTP_LIMIT,
+  C_CIPHER, C_KEY_LEN, C_RTP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
+  K_RK, K_SALT, K_AUTH, K_F8_MASK, KS_MKI, KS_SRTP_COUNT, KS_SRTP_LIMIT,
   S_STATE, S_RTP_TOP, S_PRESET_ROC, SS_RTP_INIT, SS_ROC_PRESET,
 } from './context';
 import { estimateIndex } from './roc';
 import { replayCheck, replayCommit } from './replay';
 import { rtpHeaderLen, paddingOk } from './rtpHeader';
 import { gcmSealRtp, gcmOpenRtp } from './gcm';
+import { f8XorRtp } from './f8';
 
 const IV: usize = memory.data(16, 16);
 const ROC_BUF: usize = memory.data(8, 8);
@@ -100,7 +101,9 @@ export function srtpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
     gcmSealRtp(keys, ssrc, index, ptr, hdr, len);
     if (mkiLen > 0) writeMki(ptr + <usize>(len + tagLen), mkiLen, load<u32>(ks, KS_MKI));
   } else {
-    if (cipher != CIPHER_NULL) {
+    if (cipher == CIPHER_AES_F8) {
+      f8XorRtp(keys + K_RK, keys + K_F8_MASK, load<i32>(p, C_KEY_LEN), ptr, hdr, len, <u32>(index >> 16));
+    } else if (cipher != CIPHER_NULL) {
       buildCmIv(keys + K_SALT, ssrc, index);
       aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, len - hdr);
     }
@@ -170,7 +173,9 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
     st32be(ROC_BUF, <u32>(index >> 16));
     hmacSha1Two(keys + K_AUTH, ptr, authLen, ROC_BUF, 4, MAC);
     if (!ctEqual(MAC, ptr + <usize>(authLen + mkiLen), tagLen)) { dropKeys(keys); return ST_AUTH_FAIL; }
-    if (cipher != CIPHER_NULL) {
+    if (cipher == CIPHER_AES_F8) {
+      f8XorRtp(keys + K_RK, keys + K_F8_MASK, load<i32>(p, C_KEY_LEN), ptr, hdr, authLen, <u32>(index >> 16));
+    } else if (cipher != CIPHER_NULL) {
       buildCmIv(keys + K_SALT, ssrc, index);
       aesCtrXor(keys + K_RK, IV, ptr + <usize>hdr, authLen - hdr);
     }

@@ -110,7 +110,7 @@ export function preferredBuild(): CoreBuild {
 }
 
 function cipherSupported(cipher: number): boolean {
-  return cipher === CIPHER_NULL || cipher === CIPHER_AES_CM || cipher === CIPHER_AES_GCM;
+  return cipher === CIPHER_NULL || cipher === CIPHER_AES_CM || cipher === CIPHER_AES_GCM || cipher === CIPHER_AES_F8;
 }
 
 export class CryptoCore {

@@ -1,6 +1,6 @@
 // The one table of SRTP crypto suites. Suite names appear nowhere else in the code:
 // everything that needs a length, a DTLS id or a strength asks this table.
-import { CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_NULL, type CipherKind } from './abi.ts';
+import { CIPHER_AES_CM, CIPHER_AES_F8, CIPHER_AES_GCM, CIPHER_NULL, type CipherKind } from './abi.ts';
 
 export type SuiteName =
   | 'AEAD_AES_256_GCM'
@@ -11,6 +11,8 @@ export type SuiteName =
   | 'AES_256_CM_HMAC_SHA1_32'
   | 'AES_192_CM_HMAC_SHA1_80'
   | 'AES_192_CM_HMAC_SHA1_32'
+  | 'F8_128_HMAC_SHA1_80'
+  | 'F8_128_HMAC_SHA1_32'
   | 'NULL_HMAC_SHA1_80'
   | 'NULL_HMAC_SHA1_32';
 
@@ -59,6 +61,10 @@ export const SUITES: readonly CryptoSuite[] = Object.freeze([
   suite({ name: 'AES_192_CM_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 24, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 45, encrypts: true }),
   suite({ name: 'AES_CM_128_HMAC_SHA1_80', cipher: CIPHER_AES_CM, keyLen: 16, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: 0x0001, dtlsName: 'SRTP_AES128_CM_SHA1_80', rank: 40, encrypts: true }),
   suite({ name: 'AES_CM_128_HMAC_SHA1_32', cipher: CIPHER_AES_CM, keyLen: 16, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: 0x0002, dtlsName: 'SRTP_AES128_CM_SHA1_32', rank: 30, encrypts: true }),
+  // RFC 3711 §4.1.2 AES-f8 (RFC 4568 §6.2 registers the 80-bit form): interop with 3GPP-era
+  // endpoints only, ranked below every AES-CM suite and off unless a policy sets allowF8.
+  suite({ name: 'F8_128_HMAC_SHA1_80', cipher: CIPHER_AES_F8, keyLen: 16, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 20, encrypts: true }),
+  suite({ name: 'F8_128_HMAC_SHA1_32', cipher: CIPHER_AES_F8, keyLen: 16, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: null, dtlsName: null, rank: 15, encrypts: true }),
   suite({ name: 'NULL_HMAC_SHA1_80', cipher: CIPHER_NULL, keyLen: 16, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10, dtlsId: 0x0005, dtlsName: 'SRTP_NULL_SHA1_80', rank: 2, encrypts: false }),
   suite({ name: 'NULL_HMAC_SHA1_32', cipher: CIPHER_NULL, keyLen: 16, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10, dtlsId: 0x0006, dtlsName: 'SRTP_NULL_SHA1_32', rank: 1, encrypts: false }),
 ]);
