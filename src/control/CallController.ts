@@ -1,0 +1,643 @@
+// The call controller: maps ng offer / answer / delete / query onto the relay.
+//
+// Offer (SDP of the offerer, from-tag): decide the offerer's SRTP per m= line (pure, before
+// anything is allocated, so a refused offer costs nothing), bind a stream pair per new relayed
+// m= line, make the relay's own a=crypto lines with fresh keys for the answerer, and return the
+// answerer's SDP. Answer (SDP of the answerer, to-tag): check the answerer picked one of the
+// relay's lines unchanged, then commit both sides (contexts, addresses, rtcp-mux) and return
+// the offerer's SDP with one a=crypto line under the offerer's chosen tag.
+//
+// Deciding and committing are separate (STYLE rule 18): every check of a request runs before
+// its first side effect, so a refused request leaves the call as it was. Requests for one
+// Call-ID run one at a time, in arrival order.
+//
+// Keys: the offerer's chosen key is kept only until the answer commits it; every other peer
+// key is wiped when negotiation is done. The relay's own keys are kept for the call's life to
+// re-announce them (see SideState.outKey). Nothing secret reaches warnings, errors or query.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { CryptoSuite } from '../crypto/suites.ts';
+import { RelayError, type RelayErrorCode } from '../errors.ts';
+import {
+  formatCryptoAttribute, generateSdesCrypto, parseCryptoAttribute, SdesCrypto, wipe,
+} from '../keying/sdes.ts';
+import { checkAnswer, negotiateOffer, suitesToOffer, type CryptoLine } from '../keying/negotiate.ts';
+import type { Endpoint } from '../net/types.ts';
+import { isSecureProtocol, isZeroAddress, parseSdp } from '../sdp/parse.ts';
+import { hasIceAttributes, rewriteSdp } from '../sdp/rewrite.ts';
+import type { MediaRewrite, ParsedSdp, RewritePlan, SdpAddress, SdpCryptoText, SdpMedia } from '../sdp/sdpTypes.ts';
+import { linkStreams } from '../session/MediaStream.ts';
+import type { Relay } from '../session/Relay.ts';
+import { callInfo, type CallInfo } from './callInfo.ts';
+import {
+  CallState, type ControlledStream, type LegInfo, type MediaPair, type OfferedLine, type OfferMedia, type RelayOfferMedia, type SideState,
+} from './CallState.ts';
+import type { NgAnswerRequest, NgOfferRequest, NgRequestBase, RtcpMuxOption } from './ngRequest.ts';
+import { resolvePolicy, restrictPolicy, type CryptoPolicy } from './policy.ts';
+
+export type { CallInfo } from './callInfo.ts';
+
+export interface CallControllerOptions {
+  /** The relay whose sessions and ports the controller uses. */
+  relay: Relay;
+  /** SDES policy; missing fields take the defaults of CryptoPolicy. Validated at construction. */
+  policy?: Partial<CryptoPolicy>;
+}
+
+export interface SdpResult {
+  sdp: string;
+  /** Things ignored or refused, one short line each (no SDP text, no keys). */
+  warnings: string[];
+}
+
+/** Leg tag of an answerer whose SIP to-tag is not known yet: a space can never be in an ng tag. */
+const PENDING_TAG = 'pending answerer';
+/** rtpengine's default for `list`. */
+const DEFAULT_LIST_LIMIT = 32;
+/** Flags that need no action here (the behaviour is the default) or are handled below. */
+const KNOWN_FLAGS = new Set(['trust-address', 'symmetric', 'strict-source', 'sip-source-address', 'fatal']);
+const HANDLED_REPLACE = new Set(['origin', 'origin-full', 'session-connection', 'zero-address']);
+
+interface RemoteAddress {
+  readonly rtp: Endpoint | null;
+  readonly rtcp: Endpoint | null;
+  /** The c= was a hold address; it is echoed instead of the relay's unless `replace zero-address`. */
+  readonly hold: SdpAddress | null;
+}
+
+/** One request's options that shape the SDP and the streams, read once. */
+interface RequestOptions {
+  readonly replaceOrigin: boolean;
+  readonly replaceSession: boolean;
+  readonly replaceZero: boolean;
+  readonly sourceAddress: string | null;
+  readonly strictSource: boolean | undefined;
+  readonly mux: ReadonlySet<RtcpMuxOption>;
+}
+
+type OfferDecision =
+  | { readonly kind: 'passthrough' }
+  | { readonly kind: 'disabled' }
+  | {
+      readonly kind: 'relay';
+      readonly media: SdpMedia;
+      readonly offererCrypto: { tag: number; suite: CryptoSuite; line: SdesCrypto; padded: boolean } | null;
+      readonly floorRank: number;
+      readonly answererProtocol: string;
+      readonly answererSrtp: 'required' | 'optional' | 'none';
+      readonly suites: readonly CryptoSuite[];
+      readonly remote: RemoteAddress;
+    };
+
+type AnswerDecision =
+  | { readonly kind: 'passthrough' }
+  | { readonly kind: 'disabled' }
+  | {
+      readonly kind: 'relay';
+      readonly offer: RelayOfferMedia;
+      readonly media: SdpMedia;
+      /** null: plain RTP on the answerer side. */
+      readonly srtp: { readonly offered: OfferedLine; readonly answer: SdesCrypto } | null;
+      readonly remote: RemoteAddress;
+      readonly muxAnswerer: boolean;
+      readonly muxOfferer: boolean;
+    };
+
+function mediaNo(m: SdpMedia): number {
+  return m.index + 1;
+}
+
+/** The same error with the m= line it concerns appended to its context. */
+function inMedia(e: RelayError, m: SdpMedia): RelayError {
+  return new RelayError(e.code, `${e.message}[media:${mediaNo(m)}]`);
+}
+
+function addressOf(ip: string): SdpAddress {
+  return { addrType: isIP(ip) === 6 ? 'IP6' : 'IP4', address: ip };
+}
+
+/** Parses a media's a=crypto lines; malformed ones become markers, known ones go into `held`. */
+function parseLines(texts: readonly SdpCryptoText[], held: SdesCrypto[]): CryptoLine[] {
+  return texts.map((t): CryptoLine => {
+    try {
+      const c = parseCryptoAttribute(t.value, { line: t.lineNo });
+      if (c.kind === 'crypto') held.push(c);
+      return c;
+    } catch (e) {
+      if (e instanceof RelayError && e.code === 'E_BAD_CRYPTO') return { kind: 'malformed', line: t.lineNo };
+      throw e;
+    }
+  });
+}
+
+/** Formats the relay's key as an a=crypto value under `tag`, in the peer's base64 style. */
+function cryptoValue(key: SdesCrypto, tag: number, padded: boolean): string {
+  // A re-announced key may need another tag; the view shares (does not copy) the key buffers.
+  const view = key.tag === tag ? key : new SdesCrypto({ tag, suite: key.suite, keys: key.keys });
+  return formatCryptoAttribute(view, { padding: padded ? 'padded' : 'unpadded' });
+}
+
+function optionsOf(req: NgRequestBase): RequestOptions {
+  const flags = new Set(req.flags);
+  return {
+    replaceOrigin: req.replace.includes('origin') || req.replace.includes('origin-full'),
+    replaceSession: req.replace.includes('session-connection'),
+    replaceZero: req.replace.includes('zero-address'),
+    sourceAddress: flags.has('sip-source-address') && req.receivedFrom !== undefined ? req.receivedFrom[1] : null,
+    strictSource: flags.has('strict-source') ? true : undefined,
+    mux: new Set(req.rtcpMux),
+  };
+}
+
+export class CallController {
+  readonly #relay: Relay;
+  readonly #policy: CryptoPolicy;
+  readonly #calls = new Map<string, CallState>();
+  readonly #queues = new Map<string, Promise<void>>();
+  /** Keys the inbound-key digests; per process, never stored: digests are only compared. */
+  readonly #digestKey = randomBytes(32);
+  readonly #address: SdpAddress;
+  readonly #totals = {
+    offers: 0, answers: 0, deletes: 0, failedOffers: 0, failedAnswers: 0, bidDownRefusals: 0,
+    noCommonSuiteRefusals: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
+  };
+
+  constructor(options: CallControllerOptions) {
+    this.#relay = options.relay;
+    this.#policy = resolvePolicy(options.policy);
+    this.#address = addressOf(options.relay.advertisedAddress);
+  }
+
+  /** The resolved policy (defaults filled in). */
+  get policy(): CryptoPolicy { return this.#policy; }
+
+  offer(req: NgOfferRequest): Promise<SdpResult> {
+    return this.#serial(req.callId, () => this.#counted('offer', () => this.#offer(req)));
+  }
+
+  answer(req: NgAnswerRequest): Promise<SdpResult> {
+    return this.#serial(req.callId, () => this.#counted('answer', () => this.#answer(req)));
+  }
+
+  /**
+   * Ends the call: ports closed, contexts destroyed, keys wiped. With tags, only when one of
+   * them names a leg of the call (rtpengine answers a mismatch with "not found").
+   */
+  delete(req: { callId: string; fromTag?: string; toTag?: string }): { deleted: boolean } {
+    const state = this.#calls.get(req.callId);
+    if (state === undefined) return { deleted: false };
+    const tags = [req.fromTag, req.toTag].filter((t): t is string => t !== undefined);
+    if (tags.length > 0 && !tags.some((t) => state.legByTag(t) !== undefined)) return { deleted: false };
+    this.#totals.deletes++;
+    state.session.close('deleted');
+    return { deleted: true };
+  }
+
+  query(callId: string): CallInfo {
+    const state = this.#calls.get(callId);
+    if (state === undefined) throw new RelayError('E_NOT_FOUND', 'Unknown call-id');
+    return callInfo(state);
+  }
+
+  list(limit: number = DEFAULT_LIST_LIMIT): string[] {
+    const out: string[] = [];
+    for (const id of this.#calls.keys()) {
+      if (out.length >= limit) break;
+      out.push(id);
+    }
+    return out;
+  }
+
+  statistics(): { currentSessions: number; totals: Record<string, number> } {
+    return { currentSessions: this.#calls.size, totals: { ...this.#totals } };
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** Runs `fn` after every earlier request for the same Call-ID has finished. */
+  #serial<T>(callId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#queues.get(callId) ?? Promise.resolve();
+    const run = before.then(fn);
+    const tail = run.then(() => undefined, () => undefined);
+    this.#queues.set(callId, tail);
+    void tail.then(() => { if (this.#queues.get(callId) === tail) this.#queues.delete(callId); });
+    return run;
+  }
+
+  async #counted<T>(what: 'offer' | 'answer', fn: () => Promise<T>): Promise<T> {
+    this.#totals[what === 'offer' ? 'offers' : 'answers']++;
+    try {
+      return await fn();
+    } catch (e) {
+      this.#totals[what === 'offer' ? 'failedOffers' : 'failedAnswers']++;
+      const code: RelayErrorCode | undefined = e instanceof RelayError ? e.code : undefined;
+      if (code === 'E_BID_DOWN') this.#totals.bidDownRefusals++;
+      if (code === 'E_NO_COMMON_SUITE') this.#totals.noCommonSuiteRefusals++;
+      throw e;
+    }
+  }
+
+  #newCall(callId: string): CallState {
+    const session = this.#relay.createSession(callId);
+    const state = new CallState(callId, session);
+    this.#calls.set(callId, state);
+    this.#totals.sessionsCreated++;
+    session.once('close', (reason) => {
+      state.close();
+      if (this.#calls.get(callId) === state) this.#calls.delete(callId);
+      this.#totals.sessionsClosed++;
+      if (reason === 'timeout' || reason === 'lifetime') this.#totals.sessionTimeouts++;
+    });
+    return state;
+  }
+
+  #digest(suite: CryptoSuite, material: Uint8Array): Buffer {
+    return createHmac('sha256', this.#digestKey).update(suite.name).update(material).digest();
+  }
+
+  /** Warnings for request options this controller does not act on. */
+  #ignoredOptions(req: NgRequestBase, sdp: ParsedSdp, warnings: string[]): void {
+    if (req.direction.length > 0) warnings.push('direction ignored: one media interface');
+    if (req.dtls !== undefined && req.dtls !== 'off') warnings.push('DTLS option ignored: SDES only');
+    if (req.recordCall === true) warnings.push('record-call not supported');
+    if (req.ice !== 'remove' && hasIceAttributes(sdp.doc)) warnings.push('ICE not supported: ICE attributes removed');
+    const family = this.#address.addrType === 'IP6' ? 'IP6' : 'IP4';
+    if (req.addressFamily !== undefined && req.addressFamily !== family) warnings.push(`address-family ${req.addressFamily} ignored: media address is ${family}`);
+    const replace = req.replace.filter((r) => !HANDLED_REPLACE.has(r));
+    if (replace.length > 0) warnings.push(`replace options not supported: ${replace.join(',')}`);
+    const flags = req.flags.filter((f) => !KNOWN_FLAGS.has(f));
+    if (flags.length > 0) warnings.push(`flags ignored: ${flags.slice(0, 8).map((f) => f.slice(0, 32)).join(',')}`);
+  }
+
+  /** Where the far end of a media section wants media; a hold address gives no destination. */
+  #remote(m: SdpMedia, sdp: ParsedSdp, o: RequestOptions): RemoteAddress {
+    const conn = m.connection ?? sdp.connection;
+    if (conn === null) throw new RelayError('E_BAD_SDP', 'media without a connection address', { media: mediaNo(m) });
+    if (isZeroAddress(conn.address)) return { rtp: null, rtcp: null, hold: conn };
+    const address = o.sourceAddress ?? conn.address;
+    const rtcpAddress = o.sourceAddress ?? m.rtcp?.address?.address ?? address;
+    return {
+      rtp: { address, port: m.port },
+      rtcp: { address: rtcpAddress, port: m.rtcp?.port ?? m.port + 1 },
+      hold: null,
+    };
+  }
+
+  /** Our address for a section, or the peer's hold address when that must be echoed. */
+  #connection(remote: RemoteAddress, o: RequestOptions): SdpAddress {
+    return remote.hold !== null && !o.replaceZero ? remote.hold : this.#address;
+  }
+
+  /** Session-level parts of a plan: o= and c= per the request's `replace` options. */
+  #sessionPlan(sdp: ParsedSdp, o: RequestOptions): { origin: SdpAddress | null; sessionConnection: SdpAddress | null } {
+    const c = sdp.connection;
+    const replaceC = o.replaceSession && c !== null && (o.replaceZero || !isZeroAddress(c.address));
+    return { origin: o.replaceOrigin ? this.#address : null, sessionConnection: replaceC ? this.#address : null };
+  }
+
+  // ---------------------------------------------------------------- offer
+
+  async #offer(req: NgOfferRequest): Promise<SdpResult> {
+    const warnings: string[] = [];
+    const sdp = parseSdp(req.sdp);
+    const o = optionsOf(req);
+    this.#ignoredOptions(req, sdp, warnings);
+    const restricted = restrictPolicy(this.#policy, req.sdes);
+    warnings.push(...restricted.warnings);
+    let transport: string | undefined;
+    if (req.transportProtocol === 'accept') warnings.push('transport-protocol accept applies to answers only');
+    else if (req.transportProtocol?.startsWith('UDP/TLS/')) throw new RelayError('E_BAD_REQUEST', 'DTLS-SRTP transport is not supported by this controller');
+    else transport = req.transportProtocol;
+
+    // Every peer key parsed for this request; whatever is not kept is wiped on the way out.
+    const parsed: SdesCrypto[] = [];
+    const kept = new Set<SdesCrypto>();
+    try {
+      const decisions = sdp.media.map((m) => this.#decideOffer(m, sdp, restricted.policy, restricted.off, transport, o, parsed, warnings));
+      const existing = this.#calls.get(req.callId);
+      if (existing !== undefined && sdp.media.length < existing.media.length) {
+        throw new RelayError('E_BAD_SDP', 're-offer has fewer m= lines than the call', { media: sdp.media.length, before: existing.media.length });
+      }
+      const state = existing ?? this.#newCall(req.callId);
+      try {
+        const { offerer, answerer } = this.#offerRoles(state, req, existing === undefined);
+        const pairs = await this.#bindPairs(state, decisions, offerer, answerer, o);
+        // From here on nothing awaits and nothing throws on peer input: the offer is committed.
+        const media = decisions.map((d, i): OfferMedia => {
+          if (d.kind !== 'relay') return d;
+          const pair = pairs[i]!;
+          pair.type = d.media.type;
+          state.media[i] = pair;
+          if (d.offererCrypto !== null) kept.add(d.offererCrypto.line);
+          return this.#offerMedia(state, d, pair, answerer, restricted.policy, o);
+        });
+        state.offer = { offerer, answerer, media };
+        state.lastSignal = Date.now();
+        for (const k of kept) state.own(k);
+        state.collect();
+        return { sdp: rewriteSdp(req.sdp, this.#answererPlan(sdp, media, answerer, o)), warnings };
+      } catch (e) {
+        kept.clear();
+        if (existing === undefined) state.session.close('deleted');
+        throw e;
+      }
+    } finally {
+      for (const c of parsed) if (!kept.has(c)) wipe(c);
+    }
+  }
+
+  /** Offerer and answerer legs of an offer; creates the legs of a new call. */
+  #offerRoles(state: CallState, req: NgOfferRequest, isNew: boolean): { offerer: LegInfo; answerer: LegInfo } {
+    if (isNew) {
+      if (req.toTag === req.fromTag) throw new RelayError('E_BAD_REQUEST', 'from-tag and to-tag are the same');
+      const offerer: LegInfo = { leg: state.session.createLeg(req.fromTag), sipTag: req.fromTag };
+      const answerer: LegInfo = { leg: state.session.createLeg(req.toTag ?? PENDING_TAG), sipTag: req.toTag ?? null };
+      state.legs.push(offerer, answerer);
+      return { offerer, answerer };
+    }
+    let offerer = state.legByTag(req.fromTag);
+    if (offerer === undefined) {
+      // A leg whose tag is still unknown can only be the answerer of the first offer, now
+      // offering itself (an UPDATE before the answer); any other tag is a third party.
+      offerer = state.legs.find((l) => l.sipTag === null);
+      if (offerer === undefined) throw new RelayError('E_INVALID_STATE', 'offer from a tag that is not in the call');
+      offerer.sipTag = req.fromTag;
+    }
+    const answerer = state.other(offerer);
+    if (req.toTag !== undefined && answerer.sipTag === null && req.toTag !== req.fromTag) answerer.sipTag = req.toTag;
+    return { offerer, answerer };
+  }
+
+  #decideOffer(m: SdpMedia, sdp: ParsedSdp, policy: CryptoPolicy, sdesOff: boolean, transport: string | undefined,
+    o: RequestOptions, parsed: SdesCrypto[], warnings: string[]): OfferDecision {
+    if (m.cls === 'other') {
+      if (m.port !== 0) warnings.push(`media ${mediaNo(m)} (${m.protocol.slice(0, 32)}) is not RTP: passed through, not relayed`);
+      return { kind: 'passthrough' };
+    }
+    if (m.port === 0) return { kind: 'disabled' };
+    if (m.cls === 'dtls') throw new RelayError('E_BAD_SDP', 'DTLS-SRTP media is not supported by this controller', { media: mediaNo(m) });
+
+    const lines = parseLines(m.crypto, parsed);
+    const secure = isSecureProtocol(m.protocol);
+    let offererCrypto: Extract<OfferDecision, { kind: 'relay' }>['offererCrypto'] = null;
+    let floorRank = policy.minRank;
+    if (secure || lines.length > 0) {
+      const r = negotiateOffer(lines, policy);
+      if (r.ok) {
+        const d = r.decision;
+        offererCrypto = { tag: d.tag, suite: d.suite, line: d.line, padded: d.line.keys[0]!.padded };
+        floorRank = d.floorRank;
+        for (const rep of r.decision.reports) {
+          if (rep.verdict !== 'accepted') warnings.push(`media ${mediaNo(m)}: crypto tag ${rep.tag ?? '?'} ${rep.suite ?? ''} not used: ${rep.verdict}`);
+        }
+      } else if (secure) {
+        throw inMedia(r.error, m);
+      } else {
+        warnings.push(`media ${mediaNo(m)}: SDES on RTP/AVP not acceptable (${r.error.code}): plain RTP`);
+      }
+    }
+
+    const answererProtocol = transport ?? m.protocol;
+    let answererSrtp: 'required' | 'optional' | 'none' = isSecureProtocol(answererProtocol) ? 'required'
+      // Best-effort SDES (a=crypto on RTP/AVP) is mirrored, with the relay's keys, when the SBE did not choose a transport.
+      : transport === undefined && lines.length > 0 ? 'optional' : 'none';
+    let suites: CryptoSuite[] = [];
+    if (answererSrtp !== 'none' && sdesOff) {
+      if (answererSrtp === 'required') throw new RelayError('E_BAD_REQUEST', 'SDES-off leaves RTP/SAVP without keying', { media: mediaNo(m) });
+      answererSrtp = 'none';
+    }
+    if (answererSrtp !== 'none') {
+      suites = suitesToOffer(policy, floorRank);
+      if (suites.length === 0) {
+        // Never offer SAVP without a usable crypto line.
+        if (answererSrtp === 'required') throw new RelayError('E_NO_COMMON_SUITE', 'no suite left to offer', { media: mediaNo(m) });
+        answererSrtp = 'none';
+      }
+    }
+    return { kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp, suites, remote: this.#remote(m, sdp, o) };
+  }
+
+  /** Binds a stream pair for each relayed m= line that has none; on failure closes what it bound. */
+  async #bindPairs(state: CallState, decisions: readonly OfferDecision[], offerer: LegInfo, answerer: LegInfo,
+    o: RequestOptions): Promise<(MediaPair | null)[]> {
+    const bound: ControlledStream[] = [];
+    const pairs: (MediaPair | null)[] = [];
+    const side = (stream: ControlledStream): SideState => ({ stream, protocol: '', outKey: null, outTag: 0, outPadded: true, inDigest: null });
+    try {
+      for (const [i, d] of decisions.entries()) {
+        const existing = state.media[i] ?? null;
+        if (d.kind !== 'relay') { pairs.push(existing); continue; }
+        if (existing !== null) {
+          if (o.strictSource !== undefined) for (const s of existing.sides.values()) s.stream.strictSource = o.strictSource;
+          pairs.push(existing);
+          continue;
+        }
+        const opts = { rtcpMux: false, strictSource: o.strictSource };
+        const a = await state.session.addStream(offerer.leg, opts);
+        bound.push(a);
+        const b = await state.session.addStream(answerer.leg, opts);
+        bound.push(b);
+        linkStreams(a, b);
+        pairs.push({ type: d.media.type, sides: new Map([[offerer.leg, side(a)], [answerer.leg, side(b)]]) });
+      }
+    } catch (e) {
+      for (const s of bound) s.close();
+      throw e;
+    }
+    return pairs;
+  }
+
+  /** The committed offer state of one relayed line, with the relay's lines for the answerer. */
+  #offerMedia(state: CallState, d: Extract<OfferDecision, { kind: 'relay' }>, pair: MediaPair, answerer: LegInfo,
+    policy: CryptoPolicy, o: RequestOptions): RelayOfferMedia {
+    const theirs = pair.sides.get(answerer.leg)!;
+    const offered = d.suites.map((suite, i): OfferedLine => {
+      const tag = i + 1;
+      // Re-offer the key the answerer already has for this suite, so an unchanged answer changes nothing.
+      const key = theirs.outKey !== null && theirs.outKey.suite === suite ? theirs.outKey : state.own(generateSdesCrypto(tag, suite));
+      return { tag, suite, key };
+    });
+    const offererMux = d.media.rtcpMux;
+    const muxToAnswerer = o.mux.has('require') || o.mux.has('offer') || (offererMux && !o.mux.has('demux') && !o.mux.has('reject'));
+    return {
+      kind: 'relay', pair, offererProtocol: d.media.protocol, answererProtocol: d.answererProtocol,
+      offererCrypto: d.offererCrypto === null ? null : { ...d.offererCrypto },
+      offererCommitted: false, answererSrtp: d.answererSrtp, offered, floorRank: d.floorRank, policy,
+      offererMux, muxToAnswerer, muxFlags: o.mux,
+      offererRemote: { rtp: d.remote.rtp, rtcp: d.remote.rtcp },
+    };
+  }
+
+  #answererPlan(sdp: ParsedSdp, media: readonly OfferMedia[], answerer: LegInfo, o: RequestOptions): RewritePlan {
+    return {
+      ...this.#sessionPlan(sdp, o),
+      removeIce: true,
+      media: media.map((om, i): MediaRewrite => {
+        if (om.kind === 'passthrough') return om;
+        if (om.kind === 'disabled') return { kind: 'disabled', connection: null };
+        const s = om.pair.sides.get(answerer.leg)!.stream;
+        const m = sdp.media[i]!;
+        const require = om.muxFlags.has('require');
+        return {
+          kind: 'relay',
+          port: s.rtpPort.port,
+          protocol: om.answererProtocol,
+          connection: this.#connection(this.#remote(m, sdp, o), o),
+          rtcpPort: require ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
+          addRtcp: false,
+          rtcpMux: om.muxToAnswerer,
+          crypto: om.offered.map((l) => cryptoValue(l.key, l.tag, true)),
+        };
+      }),
+    };
+  }
+
+  // ---------------------------------------------------------------- answer
+
+  async #answer(req: NgAnswerRequest): Promise<SdpResult> {
+    const warnings: string[] = [];
+    const state = this.#calls.get(req.callId);
+    if (state === undefined) throw new RelayError('E_NOT_FOUND', 'Unknown call-id');
+    const offer = state.offer;
+    if (offer === null) throw new RelayError('E_INVALID_STATE', 'answer without an offer');
+    const sdp = parseSdp(req.sdp);
+    const o = optionsOf(req);
+    this.#ignoredOptions(req, sdp, warnings);
+    if (req.transportProtocol !== undefined && req.transportProtocol !== 'accept') {
+      warnings.push('transport-protocol ignored in an answer: the offerer keeps its protocol');
+    }
+    // The answer belongs to the to-tag; an SBE may send the tags swapped for callee re-INVITEs.
+    const offererTag = offer.offerer.sipTag;
+    const answererTag = req.fromTag === offererTag ? req.toTag : req.toTag === offererTag ? req.fromTag : null;
+    if (answererTag === null) throw new RelayError('E_INVALID_STATE', 'answer tags do not match the offer');
+    if (answererTag === offererTag) throw new RelayError('E_BAD_REQUEST', 'from-tag and to-tag are the same');
+    if (sdp.media.length !== offer.media.length) {
+      throw new RelayError('E_BAD_SDP', 'answer and offer have different numbers of m= lines', { answer: sdp.media.length, offer: offer.media.length });
+    }
+    const parsed: SdesCrypto[] = [];
+    try {
+      const decisions = sdp.media.map((m, i) => this.#decideAnswer(m, sdp, offer.media[i]!, o, parsed, warnings));
+      // Committed from here: nothing below depends on peer input being valid.
+      if (offer.answerer.sipTag !== answererTag) {
+        if (offer.answerer.sipTag !== null) warnings.push('answer from another to-tag (forked call): it replaces the earlier answer');
+        offer.answerer.sipTag = answererTag;
+      }
+      const plan = decisions.map((d): MediaRewrite => this.#commitAnswer(state, offer.offerer, offer.answerer, d, o, warnings));
+      state.lastSignal = Date.now();
+      state.collect();
+      return { sdp: rewriteSdp(req.sdp, { ...this.#sessionPlan(sdp, o), removeIce: true, media: plan }), warnings };
+    } finally {
+      for (const c of parsed) wipe(c);
+    }
+  }
+
+  #decideAnswer(m: SdpMedia, sdp: ParsedSdp, om: OfferMedia, o: RequestOptions,
+    parsed: SdesCrypto[], warnings: string[]): AnswerDecision {
+    if (om.kind === 'passthrough') return om;
+    if (om.kind === 'disabled') {
+      if (m.port !== 0) warnings.push(`media ${mediaNo(m)}: answer accepted a disabled stream: kept disabled`);
+      return om;
+    }
+    if (m.port === 0) return { kind: 'disabled' };
+    if (m.cls !== 'rtp') throw new RelayError('E_BAD_SDP', 'answer changed the transport of a relayed stream', { media: mediaNo(m) });
+    const offeredSecure = isSecureProtocol(om.answererProtocol);
+    if (offeredSecure && !isSecureProtocol(m.protocol)) throw new RelayError('E_BID_DOWN', 'answer fell back from SRTP to plain RTP', { media: mediaNo(m) });
+    if (!offeredSecure && isSecureProtocol(m.protocol)) throw new RelayError('E_BAD_SDP', 'answer uses SRTP where plain RTP was offered', { media: mediaNo(m) });
+    const lines = parseLines(m.crypto, parsed);
+    let srtp: Extract<AnswerDecision, { kind: 'relay' }>['srtp'] = null;
+    if (om.answererSrtp === 'required' || (om.answererSrtp === 'optional' && lines.length > 0)) {
+      const r = checkAnswer(om.offered, lines, om.policy, om.floorRank);
+      if (!r.ok) throw inMedia(r.error, m);
+      srtp = { offered: r.decision.offered, answer: r.decision.answer };
+    } else if (lines.length > 0) {
+      warnings.push(`media ${mediaNo(m)}: a=crypto in the answer ignored: none was offered`);
+    }
+    const flags = new Set([...om.muxFlags, ...o.mux]);
+    const muxAnswerer = om.muxToAnswerer && (m.rtcpMux || flags.has('require'));
+    const muxOfferer = om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux'));
+    return { kind: 'relay', offer: om, media: m, srtp, remote: this.#remote(m, sdp, o), muxAnswerer, muxOfferer };
+  }
+
+  /** Commits one answered line to both sides' streams and returns its plan for the offerer's SDP. */
+  #commitAnswer(state: CallState, offerer: LegInfo, answerer: LegInfo, d: AnswerDecision, o: RequestOptions, warnings: string[]): MediaRewrite {
+    if (d.kind === 'passthrough') return d;
+    if (d.kind === 'disabled') return { kind: 'disabled', connection: this.#address };
+    const om = d.offer;
+    const mine = om.pair.sides.get(offerer.leg)!;
+    const theirs = om.pair.sides.get(answerer.leg)!;
+
+    theirs.protocol = d.media.protocol;
+    theirs.stream.setRemote(d.remote.rtp, d.remote.rtcp);
+    theirs.stream.rtcpMux = d.muxAnswerer;
+    if (d.srtp !== null) {
+      this.#setInbound(theirs, d.srtp.answer);
+      this.#setOutbound(theirs, d.srtp.offered.key, d.srtp.offered.tag, true);
+    } else {
+      this.#setPlain(theirs, warnings, mediaNo(d.media));
+    }
+
+    if (!om.offererCommitted) {
+      mine.protocol = om.offererProtocol;
+      mine.stream.setRemote(om.offererRemote.rtp, om.offererRemote.rtcp);
+      const c = om.offererCrypto;
+      if (c !== null && c.line !== null) {
+        this.#setInbound(mine, c.line);
+        c.line = null;
+        const key = mine.outKey !== null && mine.outKey.suite === c.suite ? mine.outKey : state.own(generateSdesCrypto(c.tag, c.suite));
+        this.#setOutbound(mine, key, c.tag, c.padded);
+      } else {
+        this.#setPlain(mine, warnings, mediaNo(d.media));
+      }
+      om.offererCommitted = true;
+    }
+    mine.stream.rtcpMux = d.muxOfferer;
+
+    const s = mine.stream;
+    return {
+      kind: 'relay',
+      port: s.rtpPort.port,
+      protocol: om.offererProtocol,
+      // The answerer's hold address (if any) is what the offerer must see, not the offerer's own.
+      connection: this.#connection(d.remote, o),
+      rtcpPort: d.muxOfferer ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
+      addRtcp: false,
+      rtcpMux: d.muxOfferer,
+      crypto: mine.outKey === null ? [] : [cryptoValue(mine.outKey, mine.outTag, mine.outPadded)],
+    };
+  }
+
+  /** Installs the key the side's endpoint sends with, unless it is the one already installed. */
+  #setInbound(side: SideState, line: SdesCrypto): void {
+    const kp = line.keys[0]!;
+    const digest = this.#digest(line.suite, kp.material);
+    const s = side.stream;
+    const same = s.inMode === 'srtp' && s.inSuite === line.suite && side.inDigest !== null && timingSafeEqual(side.inDigest, digest);
+    // Recreating an unchanged context would reset its replay window and ROC mid-call.
+    if (!same) {
+      s.setInboundCrypto({ suite: line.suite.name, masterKey: kp.key, masterSalt: kp.salt });
+      side.inDigest = digest;
+    }
+    wipe(line);
+  }
+
+  /** Installs the relay's key towards the side's endpoint, unless it is the one already installed. */
+  #setOutbound(side: SideState, key: SdesCrypto, tag: number, padded: boolean): void {
+    const s = side.stream;
+    if (side.outKey !== key || s.outMode !== 'srtp') {
+      const kp = key.keys[0]!;
+      s.setOutboundCrypto({ suite: key.suite.name, masterKey: kp.key, masterSalt: kp.salt });
+      side.outKey = key;
+    }
+    side.outTag = tag;
+    side.outPadded = padded;
+  }
+
+  #setPlain(side: SideState, warnings: string[], media: number): void {
+    const s = side.stream;
+    if (s.inMode === 'srtp' || s.outMode === 'srtp') warnings.push(`media ${media}: a side changed from SRTP to plain RTP`);
+    if (s.inMode !== 'plain') s.setInboundCrypto(null);
+    if (s.outMode !== 'plain') s.setOutboundCrypto(null);
+    side.outKey = null;
+    side.inDigest = null;
+  }
+}
