@@ -4,6 +4,8 @@
 //    live context slot (test/helpers/sessionKeys.ts): B.1 starts from session keys;
 //  - SRTCP, which has no published f8 vector: the IV layout of §4.1.2.3 spelled out, and the
 //    core byte-identical with the reference (the differential tests do the same at random);
+//  - the canonical packets (STYLE rule 21) for both suites, SRTP and SRTCP; libsrtp has no f8,
+//    so their bytes were cross-checked with an independent pyca/cryptography computation;
 //  - validation, memory and the suite table. Every wasm test runs on every build.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +21,13 @@ import {
 import { injectSessionKeys } from '../helpers/sessionKeys.ts';
 
 interface F8Block { j: number; input: string; keystream: string; plaintext: string; ciphertext: string }
+interface F8Canonical {
+  source: string; masterKey: string; masterSalt: string;
+  rtp: { plaintext: string; F8_128_HMAC_SHA1_80: string; F8_128_HMAC_SHA1_32: string };
+  rtcp: { plaintext: string; index: number; protected: string };
+}
 interface F8Vector {
+  canonical: F8Canonical;
   source: string; rtpHeader: string; plaintext: string; roc: number; sessionKey: string; sessionSalt: string;
   keyMask: string; maskedKey: string; iv: string; ivPrime: string; blocks: F8Block[]; ciphertext: string;
 }
@@ -74,6 +82,17 @@ describe('AES-f8: RFC 3711 B.1 against the reference', () => {
     const rx = new RefSrtpContext({ suite: 'F8_128_HMAC_SHA1_80', sessionKeys });
     rx.setRoc(ssrc, v.roc);
     assert.equal(toHex(rx.unprotectRtp(out)), toHex(plain));
+  });
+
+  it('the canonical packets (STYLE rule 21) from the B.3 master key', () => {
+    const c = v.canonical;
+    assert.match(c.source, /independent/);
+    for (const suite of ['F8_128_HMAC_SHA1_80', 'F8_128_HMAC_SHA1_32'] as const) {
+      const tx = new RefSrtpContext({ suite, masterKey: hex(c.masterKey), masterSalt: hex(c.masterSalt) });
+      assert.equal(toHex(tx.protectRtp(hex(c.rtp.plaintext))), c.rtp[suite], suite);
+      tx.setSrtcpIndex(0xcafebabe, c.rtcp.index);
+      assert.equal(toHex(tx.protectRtcp(hex(c.rtcp.plaintext))), c.rtcp.protected, `${suite} SRTCP`);
+    }
   });
 
   it('SRTCP IV (§4.1.2.3): 0 (32 bits) || E || SRTCP index || V P RC PT length SSRC', () => {
@@ -141,6 +160,23 @@ for (const b of BUILDS) {
       } finally {
         core.destroyContext(out);
         core.destroyContext(inb);
+      }
+    });
+
+    it('the canonical packets, both suites, SRTP and SRTCP, protect and unprotect', () => {
+      const c = v.canonical;
+      for (const name of ['F8_128_HMAC_SHA1_80', 'F8_128_HMAC_SHA1_32'] as const) {
+        const s = createSrtpSessionSync({ suite: name, masterKey: hex(c.masterKey), masterSalt: hex(c.masterSalt), core });
+        try {
+          assert.equal(toHex(s.protectRtp(hex(c.rtp.plaintext))), c.rtp[name]);
+          assert.equal(toHex(s.unprotectRtp(hex(c.rtp[name]))), c.rtp.plaintext);
+          // The core numbers SRTCP from 0: index 1 is the second packet.
+          s.protectRtcp(hex(c.rtcp.plaintext));
+          assert.equal(toHex(s.protectRtcp(hex(c.rtcp.plaintext))), c.rtcp.protected);
+          assert.equal(toHex(s.unprotectRtcp(hex(c.rtcp.protected))), c.rtcp.plaintext);
+        } finally {
+          s.close();
+        }
       }
     });
 
