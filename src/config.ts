@@ -18,6 +18,10 @@ import { RelayError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './Logger.ts';
 import { AddressFilter } from './net/AddressFilter.ts';
 import { isSuiteName, SUITES, type SuiteName } from './crypto/suites.ts';
+import type { RelayIo } from './session/Relay.ts';
+
+/** Spelled here rather than imported as a value: config must not load the relay to parse flags. */
+const RELAY_IO: readonly RelayIo[] = ['auto', 'dgram', 'native'];
 
 export interface Config {
   ng: {
@@ -50,6 +54,8 @@ export interface Config {
     lifetime: number;
     maxSessions: number;
     strictSource: boolean;
+    workers: number;
+    io: RelayIo;
   };
   srtp: {
     /** SDES suites the relay agrees to and offers; [] = the built-in default set. */
@@ -62,7 +68,7 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
-type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite';
+type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite' | 'io';
 type Value = string | number | boolean | string[];
 
 interface OptionSpec {
@@ -104,6 +110,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'media.lifetime', type: 'int', default: 10_800, min: 1, max: 604_800, doc: 'Seconds a session may live at most.' },
   { key: 'media.maxSessions', type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent sessions; beyond it offers fail with "Parallel session limit reached".' },
   { key: 'media.strictSource', type: 'bool', default: false, doc: 'After latching, drop packets from other sources even when they authenticate.' },
+  { key: 'media.workers', type: 'int', default: 0, min: 0, max: 64, doc: 'Worker threads carrying media (each with its own crypto core and sockets); 0 keeps media in the main thread.' },
+  { key: 'media.io', type: 'io', default: 'auto', doc: `Media socket backend (${RELAY_IO.join(', ')}): native = batched recvmmsg/sendmmsg addon, auto = native when it loads.` },
   { key: 'srtp.suites', type: 'suites', default: [], defaultText: 'the strongest suites with 80-bit tags, plus AES_CM_128_HMAC_SHA1_32', doc: 'Comma-separated SDES suites the relay agrees to and offers, by RFC 4568 name.' },
   { key: 'srtp.minimumSuite', type: 'suite', default: '', defaultText: 'the weakest of srtp.suites', doc: 'Refuse (E_BID_DOWN) offers whose usable suites are all weaker than this one.' },
   { key: 'srtp.allowAes192', type: 'bool', default: false, doc: 'Allow AES-192 suites (off: libsrtp2 <= 2.5.0 derives their keys wrongly, so calls fail).' },
@@ -172,6 +180,11 @@ function coerce(spec: OptionSpec, raw: unknown, where: string): Value {
       const l = typeof raw === 'string' ? LOG_LEVELS.find((x) => x === raw.trim().toLowerCase()) : undefined;
       if (l === undefined) fail(`expected one of ${LOG_LEVELS.join(', ')}`);
       return l as LogLevel;
+    }
+    case 'io': {
+      const io = typeof raw === 'string' ? RELAY_IO.find((x) => x === raw.trim().toLowerCase()) : undefined;
+      if (io === undefined) fail(`expected one of ${RELAY_IO.join(', ')}`);
+      return io as RelayIo;
     }
     case 'suite': {
       if (typeof raw !== 'string') return fail('expected a suite name');
@@ -388,6 +401,8 @@ function build(v: Map<string, Value>): Config {
       lifetime: int('media.lifetime'),
       maxSessions: int('media.maxSessions'),
       strictSource: bool('media.strictSource'),
+      workers: int('media.workers'),
+      io: v.get('media.io') as RelayIo,
     },
     srtp: {
       suites: (v.get('srtp.suites') as string[]).filter(isSuiteName),
@@ -422,7 +437,7 @@ function showDefault(o: OptionSpec): string {
 }
 
 const META: Readonly<Record<OptionType, string>> = {
-  string: 'TEXT', address: 'ADDR', int: 'N', bool: '', cidrs: 'CIDR[,CIDR…]', level: 'LEVEL', suites: 'SUITE[,SUITE…]', suite: 'SUITE',
+  string: 'TEXT', address: 'ADDR', int: 'N', bool: '', cidrs: 'CIDR[,CIDR…]', level: 'LEVEL', suites: 'SUITE[,SUITE…]', suite: 'SUITE', io: 'IO',
 };
 
 /** The --help text: every option with its flag, variable, default and meaning. */

@@ -28,7 +28,7 @@ import { ReplyCache } from './ReplyCache.ts';
 import { TokenBucket } from './TokenBucket.ts';
 import { dispatchNg, type CallControl, type CommandErrorCode, type LoadLimit } from './commands.ts';
 import {
-  formatNgReply, MAX_COOKIE_LENGTH, NG_DEFAULTS, parseNgRequest, type NgCommand, type NgFormat, type NgReply, type NgResult,
+  formatNgReply, MAX_COOKIE_LENGTH, NG_DEFAULTS, ngErrorReply, parseNgRequest, type NgCommand, type NgFormat, type NgReply, type NgResult,
 } from './ngRequest.ts';
 
 export interface ControlServerOptions {
@@ -287,7 +287,7 @@ export class ControlServer {
       }
       this.#log.info('ng request refused', { source: rinfo.address, cookie: parsed.cookie, err: parsed.error });
       this.observer.emit('command', { command: 'invalid', result: 'error', code: parsed.error.code, durationMs: performance.now() - started });
-      return this.#format(parsed.cookie, { result: 'error', 'error-reason': parsed.error.message }, parsed.format);
+      return this.#format(parsed.cookie, ngErrorReply(parsed.error), parsed.format);
     }
     const { cookie, request, format } = parsed;
     const r = await dispatchNg(this.#control, request, { loadLimit: this.#loadLimit });

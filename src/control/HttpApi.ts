@@ -438,7 +438,7 @@ export class HttpApi {
         return this.#sendJson(res, 200, openApiDocument(this.#version));
       case 'metrics': {
         if (this.#metrics === undefined) throw new HttpError('E_NOT_FOUND', 'metrics are not enabled');
-        return this.#send(res, 200, PROMETHEUS_CONTENT_TYPE, this.#metrics.render());
+        return this.#send(res, 200, PROMETHEUS_CONTENT_TYPE, await this.#metrics.collect());
       }
       case 'list': {
         const raw = url.searchParams.get('limit');
@@ -483,11 +483,17 @@ export class HttpApi {
     if (declared > this.#maxBodyBytes) throw new HttpError('E_PAYLOAD_TOO_LARGE', `body larger than ${this.#maxBodyBytes} bytes`);
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > this.#maxBodyBytes) throw new HttpError('E_PAYLOAD_TOO_LARGE', `body larger than ${this.#maxBodyBytes} bytes`);
-      chunks.push(b);
+    try {
+      for await (const chunk of req) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > this.#maxBodyBytes) throw new HttpError('E_PAYLOAD_TOO_LARGE', `body larger than ${this.#maxBodyBytes} bytes`);
+        chunks.push(b);
+      }
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      // The client went away mid-body: its business, not an internal error worth a log line.
+      throw new HttpError('E_BAD_REQUEST', 'request body not received completely');
     }
     let text: string;
     try {

@@ -30,6 +30,8 @@ export interface MediaSource {
   readonly sessionCount: number;
   sessions(): Iterable<SessionLike>;
   readonly ports?: { readonly inUse: number; readonly capacity: number };
+  /** Brings counters kept in other threads up to date (Relay with media workers). */
+  syncStats?(): Promise<void>;
 }
 
 export type ControlInterface = 'ng' | 'http';
@@ -164,7 +166,13 @@ export class Metrics {
     return this.#commands.get({ interface: iface, command });
   }
 
-  /** The whole exposition, one scrape. */
+  /** One scrape with fresh counters: waits for media workers to report first. */
+  async collect(): Promise<string> {
+    await this.#media?.syncStats?.();
+    return this.render();
+  }
+
+  /** The whole exposition from the counters as they are now (in-thread counters are always fresh). */
   render(): string {
     const media = zeroTotals();
     // Closed sessions first, then the live ones, so totals never go backwards between scrapes.
