@@ -5,10 +5,10 @@
 // Writes bench/results/relay-<timestamp>.json. How it works: bench/relay/README.md.
 //   node --import tsx bench/relay.bench.ts [--quick] [--relays srtpgate,rtpengine]
 //     [--modes srtp-srtp,srtp-rtp,srtp-srtp-same] [--calls 1,100] [--no-install]
-//     [--srtpgate-io auto|dgram|native] [--baseline-rate 20000] [--nice N] [--verbose]
+//     [--srtpgate-io auto|dgram|native] [--baseline-rate 20000] [--nice=N] [--verbose]
 // --relays also takes srtpgate-dgram: a second srtpgate on node:dgram beside the default one.
-// --nice runs relays and generator alike under `nice -n N` (negative: root), to hold their
-// own against other work on a shared machine; the results record it.
+// --nice gives relays and generator alike a priority (negative: root) to hold their own
+// against other work on a shared machine (bench/relay/nice.ts); the results record it.
 // Both relays, the generator and the sink share the machine's cores (and, here, with other
 // work): the CPU columns say where the time went, "other" is everything else on the box.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { formatTable, ratios, toRow } from './relay/report.ts';
 import { SrtpgateRelay } from './relay/srtpgateDriver.ts';
 import { startRtpengine } from './relay/rtpengine.ts';
 import type { NgRelay } from './relay/ngRelay.ts';
+import { applyPriority, type Priority } from './relay/nice.ts';
 import { BENCH_MODES, isBenchMode, legBSuite, LEG_A_SUITE, type RelayUnderTest } from './relay/types.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -85,11 +86,20 @@ async function main(): Promise<number> {
     process.stderr.write(`bad arguments${badRelay.length ? `; relays: ${RELAYS.join(',')}` : ''}${badMode.length ? `; modes: ${BENCH_MODES.join(',')}` : ''}; calls 1..900\n`);
     return 2;
   }
-  const o = procedureOptions(quick, nice);
+  // Failures to raise priority (not root) are reported, not fatal.
+  let priority: Priority;
+  try {
+    priority = applyPriority(nice);
+  } catch (e) {
+    process.stderr.write(`--nice=${nice}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  const o = procedureOptions(quick, priority.childNice);
   const started = new Date();
   const load0 = os.loadavg();
   log(`${quick ? 'quick' : 'full'} run: relays ${relayNames.join(',')}; modes ${modes.join(',')}; calls ${callCounts.join(',')}; loss limit ${LOSS_LIMIT_PCT}%`);
   log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  if (priority.mechanism !== 'none') log(`priority: nice ${priority.value} (${priority.mechanism}) for the generator and the relays alike`);
   if (load0[0]! > 0.5) log(`note: the machine is not idle (load ${load0[0]!.toFixed(2)}); figures will be lower and noisier than on a quiet box`);
 
   try {
@@ -108,12 +118,12 @@ async function main(): Promise<number> {
     if (name === 'srtpgate' || name === 'srtpgate-dgram') {
       const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_DGRAM_PORTS;
       const io = name === 'srtpgate-dgram' ? 'dgram' : srtpgateIo;
-      const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, nice });
+      const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, nice: priority.childNice });
       cleanup.push(() => r.killNow());
       relays.push(r);
       log(`srtpgate ${r.version}, pid ${String(r.pid)}`);
     } else {
-      const r = await startRtpengine({ portMin: RTPENGINE_PORTS.min, portMax: RTPENGINE_PORTS.max, install: !values['no-install'], nice, verbose: values.verbose, log });
+      const r = await startRtpengine({ portMin: RTPENGINE_PORTS.min, portMax: RTPENGINE_PORTS.max, install: !values['no-install'], nice: priority.childNice, verbose: values.verbose, log });
       if ('skip' in r) { skipped.rtpengine = r.skip; log(`skipping rtpengine: ${r.skip}`); continue; }
       relays.push(r);
       ngInfo = r;
@@ -137,6 +147,7 @@ async function main(): Promise<number> {
     }
   } finally {
     for (const r of relays) await r.close().catch(() => undefined);
+    priority.restore();
   }
 
   const baselineFor = (calls: number): ConfigResult | undefined => baselines.find((b) => b.calls === calls);
@@ -149,7 +160,7 @@ async function main(): Promise<number> {
     `max pkt/s: highest offered aggregate rate with < ${LOSS_LIMIT_PCT}% loss (doubling from ${o.startRate / 1000}k, then bisection to ×${o.tolerance}; ${o.trialMs} ms trials).`,
     `limit: what ended the search — loss (the relay), generator (the sender could not offer the rate), cap (${o.maxRate / 1000}k).`,
     'CPU columns at the max rate: cores = CPU seconds per second; gen = sender thread, sink = receiver thread; other = everything else on the machine.',
-    `The ${os.cpus().length} cores are shared by relay, generator and sink${load0[0]! > 0.5 ? ' and by other work running at the same time' : ''}: the relay never had a core to itself.`,
+    `The ${os.cpus().length} cores are shared by relay, generator and sink${load0[0]! > 0.5 ? ` and by other work running at the same time (load average ${load0[0]!.toFixed(1)} at the start, ${load1[0]!.toFixed(1)} at the end)` : ''}: the relay never had a core to itself.${priority.mechanism !== 'none' ? ` The bench ran at nice ${priority.value} (${priority.mechanism}).` : ''}`,
     `Latency at half the max rate: kernel receive timestamp minus send timestamp; +p50/+p99 subtract the direct path measured once per call count at ${baselineRate / 1000}k pkt/s.`,
     'forged→sink: forged copies (one ciphertext bit flipped) that the relay forwarded to the sink, out of those sent during the probe.',
   ];
@@ -168,7 +179,7 @@ async function main(): Promise<number> {
     relays: relays.map((r) => ({ name: r.name, version: r.version })),
     skipped,
     rtpengineOfferedSuites: ngInfo?.offeredSuites ?? null,
-    options: { ...o, log: undefined, baselineRate, lossLimitPct: LOSS_LIMIT_PCT },
+    options: { ...o, log: undefined, baselineRate, lossLimitPct: LOSS_LIMIT_PCT, priority: { mechanism: priority.mechanism, nice: priority.value } },
     notes,
     rows,
     ratios: rs,

@@ -21,7 +21,7 @@
  *   trial <pps> <ms> <warmupMs> <drainMs> <forgeEvery>
  *                                              run one trial; reply with its counters
  *   quit
- * forgeEvery > 0: before every forgeEvery-th packet of a call, also send a forged copy
+ * forgeEvery > 0: before every forgeEvery-th packet of a call (never its first), also send a forged copy
  * (one ciphertext bit flipped). A relay that authenticates drops it; one that forwards SRTP
  * unverified delivers it, and the sink counts it as an authentication failure (or, on a
  * plain-RTP leg, as a payload with a bad magic).
@@ -232,8 +232,10 @@ static uint64_t send_call(int ci, uint32_t n, uint32_t trial, uint32_t forge_eve
     int m = 0;
     uint32_t genuine = 0;
     for (uint32_t k = 0; k < chunk; k++) {
-      /* From each call's first packet on, so even a short probe forges on every call. */
-      int forge = forge_every > 0 && c->trial_seq % forge_every == 0;
+      /* Never before a call's first genuine packets: the relay has latched its peer by then,
+       * so the probe asks "is a forged packet from the peer forwarded?" and does not trip
+       * per-source bans meant for strangers (srtpgate bans an address after 50 failures). */
+      int forge = forge_every > 0 && c->trial_seq % forge_every == forge_every - 1;
       uint8_t *b = bufs[m + forge];
       fill_packet(c, b, trial, (uint32_t)ci);
       int len = PKT_LEN;

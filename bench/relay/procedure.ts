@@ -175,7 +175,9 @@ export async function runConfig(relay: RelayUnderTest | null, mode: BenchMode, c
 
     const base = { warmupMs: o.warmupMs, drainMs: o.drainMs };
     if (relay) {
-      const probe = await measuredTrial(lg, relay, { ...base, rate: o.probeRate, ms: o.probeMs, warmupMs: 0, forgeEvery: o.forgeEvery });
+      // Each call needs 2 × forgeEvery packets in the probe to carry two forged copies.
+      const probeRate = Math.max(o.probeRate, Math.ceil((calls * 2 * o.forgeEvery * 1000) / o.probeMs));
+      const probe = await measuredTrial(lg, relay, { ...base, rate: probeRate, ms: o.probeMs, warmupMs: 0, forgeEvery: o.forgeEvery });
       result.probe = probe;
       result.forgedDelivered = probe.authFail + probe.badPayload;
       o.log(`${label}: probe ${describe(probe)}; forged ${probe.forgedSent} sent, ${result.forgedDelivered} delivered to the sink`);

@@ -56,7 +56,12 @@ async function setupCall(relay: Relay, plan: CallPlan): Promise<CallSetup> {
 
 /** Sums every stream's counters: where packets went when a trial loses some. */
 function stats(relay: Relay): Record<string, number> {
-  const out: Record<string, number> = { sessions: relay.sessionCount, packetsIn: 0, packetsOut: 0, sendErrors: relay.dataPath.ring.sendErrors };
+  const out: Record<string, number> = {
+    sessions: relay.sessionCount, packetsIn: 0, packetsOut: 0, sendErrors: relay.dataPath.ring.sendErrors,
+    // Source addresses banned for failed authentication: a ban of 127.0.0.1 would silence
+    // every call of the bench that has not latched yet.
+    bans: relay.sources?.bans ?? 0,
+  };
   for (const r of DROP_REASONS) out[`drop.${r}`] = 0;
   for (const s of relay.sessions()) {
     for (const l of s.legs) {
