@@ -2,15 +2,17 @@
 // srtpgate sessions are created with `mki`, given their second key with addKey() and switched
 // with useKey(); the libsrtp2 peer gets the same keys through the harness's session_mki
 // (policy.keys / num_master_keys) and protects with srtp_protect_mki / use_key. Both ways, SRTP
-// and SRTCP, AES_CM_128_HMAC_SHA1_80 and AES_256_CM_HMAC_SHA1_80, MKI lengths 1, 2 and 4; the
+// and SRTCP, AES_CM_128_HMAC_SHA1_80 and AES_256_CM_HMAC_SHA1_80 (and the AEAD_AES_*_GCM suites,
+// where the MKI goes last, RFC 7714 §9.1 / §10.1), MKI lengths 1, 2 and 4; the
 // key switch happens mid-stream with packets of the old key still in flight, and an unknown or
 // rewritten MKI must be refused by both. With the same keys and indexes both senders must also
-// produce identical bytes (the MKI sits between payload and tag and is not authenticated).
+// produce identical bytes (the MKI is not authenticated: HMAC suites put it between payload and
+// tag, AEAD suites after the tag, and for SRTCP after the E||index word).
 // Locally the tests skip when libsrtp2/gcc are missing; with CI=true they fail.
 // INTEROP_SEED=<n> replays a run (the seed is in every failure message).
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { CryptoCore, SrtpError, createSrtpSessionSync, type SrtpSession, type SuiteName } from '../../src/index.ts';
+import { CryptoCore, SrtpError, createSrtpSessionSync, suiteByName, type SrtpSession, type SuiteName } from '../../src/index.ts';
 import {
   LIBSRTP_KEY_LENGTHS, LIBSRTP_MKI_SRTCP_TAG_BUG, LibsrtpPeer, LibsrtpStatus, Rng, hasMkiSrtcpTagBug, mkiHex,
   skipOrFail, skipReason, toHex, type LibsrtpMasterKey, type LibsrtpResult, type LibsrtpSuite,
@@ -19,7 +21,7 @@ import {
 const TIMEOUT = 60_000;
 const WINDOW = 1024;
 const SEED = Number(process.env.MKI_SEED ?? process.env.INTEROP_SEED ?? Math.floor(Math.random() * 0x7fffffff)) >>> 0;
-const MKI_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_256_CM_HMAC_SHA1_80'] as const;
+const MKI_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_256_CM_HMAC_SHA1_80', 'AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'] as const;
 const MKI_LENGTHS = [1, 2, 4] as const;
 /** The HMAC suites keep an 80-bit SRTCP tag whatever their SRTP tag (RFC 4568 §6.2). */
 const SRTCP_TAG = 10;
@@ -57,9 +59,14 @@ function rtcpPacket(rng: Rng, ssrc: number): Uint8Array {
 type Kind = 'rtp' | 'rtcp';
 
 function rtpTagLen(suite: LibsrtpSuite): number { return suite.endsWith('_32') ? 4 : 10; }
+const isAead = (suite: LibsrtpSuite): boolean => suite.startsWith('AEAD_');
 
-/** Where the MKI sits: SRTP …payload | MKI | tag; SRTCP …payload | E||index | MKI | tag. */
+/**
+ * Where the MKI sits. HMAC: SRTP …payload | MKI | tag; SRTCP …payload | E||index | MKI | tag.
+ * AEAD (the tag is part of the ciphertext): SRTP …ciphertext+tag | MKI; SRTCP …ciphertext+tag | E||index | MKI.
+ */
 function mkiOffset(suite: LibsrtpSuite, kind: Kind, p: Uint8Array, mkiLen: number): number {
+  if (isAead(suite)) return p.length - mkiLen;
   return p.length - (kind === 'rtp' ? rtpTagLen(suite) : SRTCP_TAG) - mkiLen;
 }
 
@@ -76,8 +83,9 @@ function withMki(suite: LibsrtpSuite, kind: Kind, p: Uint8Array, mkiLen: number,
   return q;
 }
 
-function srtcpIndex(p: Uint8Array, mkiLen: number): number {
-  return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(p.length - SRTCP_TAG - mkiLen - 4) & 0x7fffffff;
+function srtcpIndex(suite: LibsrtpSuite, p: Uint8Array, mkiLen: number): number {
+  const at = p.length - mkiLen - 4 - (isAead(suite) ? 0 : SRTCP_TAG);
+  return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(at) & 0x7fffffff;
 }
 
 // ----------------------------------------------------------------- fixture
@@ -136,6 +144,10 @@ interface MkiFixture {
 async function fixture(t: TestContext, suite: LibsrtpSuite, mkiLen: number): Promise<MkiFixture | null> {
   if (peer === null) {
     skipOrFail(t, skipReason());
+    return null;
+  }
+  if (suiteByName(suite) === undefined) {
+    t.skip(`srtpgate does not support ${suite} yet (not in its suite table)`);
     return null;
   }
   const p = peer;
@@ -210,8 +222,8 @@ const unprotectOp = (kind: Kind): 'unprotect_rtp' | 'unprotect_rtcp' => (kind ==
 /** The RFC 3711 SRTCP index may start at 0 or 1: the sender behind protects throwaways until both agree. */
 async function alignSrtcp(f: MkiFixture, ssrc: number): Promise<void> {
   const probe = rtcpPacket(f.rng, ssrc);
-  const g = srtcpIndex(f.gateTx.protectRtcp(probe), f.mkiLen);
-  const l = srtcpIndex(await f.peer.protectRtcp(f.libTx, probe), f.mkiLen);
+  const g = srtcpIndex(f.suite, f.gateTx.protectRtcp(probe), f.mkiLen);
+  const l = srtcpIndex(f.suite, await f.peer.protectRtcp(f.libTx, probe), f.mkiLen);
   assert.ok(Math.abs(g - l) <= 16, `first SRTCP index: srtpgate ${g}, libsrtp2 ${l}`);
   for (let i = g; i < l; i++) f.gateTx.protectRtcp(probe);
   for (let i = l; i < g; i++) await f.peer.protectRtcp(f.libTx, probe);
@@ -397,8 +409,12 @@ describe('libsrtp2 MKI interop: more keys and the _32 suite', { timeout: TIMEOUT
       assert.equal(toHex(gateOk(f.gateRx, 'rtcp', l, `SRTCP ${i} libsrtp2→srtpgate`)), toHex(p));
       const r = await f.peer.try('unprotect_rtcp', f.libRx, g);
       if (mkiSrtcpBug) {
-        // srtpgate's bytes equal libsrtp2's own, which libsrtp2 cannot read back either.
-        libRejects(r, LibsrtpStatus.BAD_MKI, `SRTCP ${i} srtpgate→libsrtp2 (${LIBSRTP_MKI_SRTCP_TAG_BUG})`);
+        // srtpgate's bytes equal libsrtp2's own, which libsrtp2 cannot read back either. It reads
+        // the "MKI" from a tag byte: usually bad_mki, but when that byte happens to name a key
+        // (2 in 256 with a 1-byte MKI), auth_fail.
+        if (r.ok) assert.fail(note(`SRTCP ${i}: this libsrtp2 was expected to fail (${LIBSRTP_MKI_SRTCP_TAG_BUG}) but accepted it`));
+        assert.ok(r.status === LibsrtpStatus.BAD_MKI || r.status === LibsrtpStatus.AUTH_FAIL,
+          note(`SRTCP ${i} srtpgate→libsrtp2: ${r.statusName}`));
       } else {
         libOk(r, p, `SRTCP ${i} srtpgate→libsrtp2`);
       }
