@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, envOf, flagOf, helpText, loadConfig, OPTIONS, type LoadConfigInput } from '../../src/config.ts';
+import { cryptoPolicyOf } from '../../src/cli.ts';
+import { SUITES } from '../../src/crypto/suites.ts';
 
 /** loadConfig with files served from a map instead of the disk. */
 function load(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
@@ -106,6 +108,26 @@ describe('config', () => {
     } catch (e) {
       assert.doesNotMatch((e as Error).message, /white space in it/);
     }
+  });
+
+  it('reads the SRTP policy options and turns them into a validated controller policy', () => {
+    const strongest = SUITES.filter((x) => x.encrypts && x.keyLen !== 24).sort((a, b) => b.rank - a.rank);
+    const [first, second] = [strongest[0]!.name, strongest[1]!.name];
+    let r = load(['--srtp-suites', `${first},${second}`, '--srtp-minimum-suite', second]);
+    assert.deepEqual(r.config.srtp.suites, [first, second]);
+    let p = cryptoPolicyOf(r.config.srtp);
+    assert.deepEqual([...p.suites], [first, second]);
+    assert.equal(p.minRank, strongest[1]!.rank);
+    // A minimum alone trims the default list instead of contradicting it.
+    r = load(['--srtp-minimum-suite', first]);
+    p = cryptoPolicyOf(r.config.srtp);
+    assert.ok(p.suites.length >= 1);
+    for (const n of p.suites) assert.ok(SUITES.find((x) => x.name === n)!.rank >= strongest[0]!.rank);
+    assert.throws(() => load(['--srtp-suites', 'ROT13']), /unknown suite/);
+    assert.throws(() => load(['--srtp-minimum-suite', 'ROT13']), /unknown suite/);
+    // Contradictions surface as configuration errors (exit 2), not as failed calls.
+    r = load(['--srtp-suites', second, '--srtp-minimum-suite', first]);
+    assert.throws(() => cryptoPolicyOf(r.config.srtp), (e: unknown) => e instanceof ConfigError && /srtp options/.test(e.message));
   });
 
   it('warns about unknown SRTPGATE_ variables without failing', () => {
