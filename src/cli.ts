@@ -119,6 +119,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         version: v,
         logger: log.child({ component: 'http' }),
       });
+      metrics.observeHttpApi(http.observer);
     }
   } catch (e) {
     await ng?.close(0);

@@ -38,7 +38,7 @@ import { openApiDocument } from './openapi.ts';
 export interface HttpApiOptions {
   /** The call controller. Required. */
   control: CallControl;
-  /** Served at /metrics. Default: /metrics answers 404. */
+  /** Rendered at /metrics (counting is wired by the owner: metrics.observeHttpApi). Default: /metrics answers 404. */
   metrics?: Metrics;
   /** Address to bind. Default '127.0.0.1'. A non-loopback address requires `token`. */
   address?: string;
@@ -413,10 +413,6 @@ export class HttpApi {
       // The body of a refused upload is not read: close the connection rather than drain it.
       if (!req.complete) res.once('finish', () => req.destroy());
     }
-    if (route !== 'unknown' && route !== 'healthz' && route !== 'metrics' && route !== 'openapi') {
-      this.#metrics?.countCommand('http', route, code);
-    }
-    this.#metrics?.countHttp(route, status);
     this.observer.emit('request', { route, status, code });
   }
 

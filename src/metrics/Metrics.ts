@@ -9,6 +9,10 @@
 import type { EventEmitter } from 'node:events';
 import { DROP_REASONS, type DropReason } from '../media/StreamStats.ts';
 import type { ControlServerEvents } from '../control/ControlServer.ts';
+import type { HttpApiEvents } from '../control/HttpApi.ts';
+
+/** HTTP routes that are control commands (the rest are documents and probes). */
+const HTTP_COMMANDS: ReadonlySet<string> = new Set(['offer', 'answer', 'list', 'query', 'delete']);
 
 /** The per-stream counters a scrape reads (StreamStats satisfies it). */
 export interface StatsLike {
@@ -159,6 +163,14 @@ export class Metrics {
     observer.on('command', (e) => this.countCommand('ng', e.command, e.code, e.durationMs / 1000));
     observer.on('drop', (e) => this.#ngDrops.inc({ reason: e.reason }));
     observer.on('retransmit', () => { this.#retransmits++; });
+  }
+
+  /** Subscribes to the HTTP API's observer: responses by route, API calls as control commands. */
+  observeHttpApi(observer: EventEmitter<HttpApiEvents>): void {
+    observer.on('request', (e) => {
+      if (HTTP_COMMANDS.has(e.route)) this.countCommand('http', e.route, e.code);
+      this.countHttp(e.route, e.status);
+    });
   }
 
   /** Commands counted so far for one interface and command (for tests and /healthz). */

@@ -67,6 +67,7 @@ describe('HttpApi', () => {
     control = new FakeControl();
     metrics = new Metrics({ version: '9.9.9' });
     api = await HttpApi.listen({ control, metrics, port: 0, token: TOKEN, version: '9.9.9', ...extra });
+    metrics.observeHttpApi(api.observer);
     base = `http://127.0.0.1:${api.address.port}`;
   }
 
