@@ -224,40 +224,59 @@ const offeredOk = (t: Trial) => t.offered >= 0.97 * t.rate;
 
 interface ModeResult { mode: Mode; maxRate: number; generatorLimited: boolean; atMax: Trial | null; at40k: Trial | null; trials: Trial[] }
 
-async function measure(mode: Mode): Promise<ModeResult> {
-  const make = MODES[mode];
-  const trials: Trial[] = [];
-  const run = async (rate: number): Promise<Trial> => {
-    const t = await trial(make, rate);
-    trials.push(t);
-    console.log(`  ${mode.padEnd(12)} ${fmt(t)}`);
+/** One mode's search state. */
+class Search {
+  readonly trials: Trial[] = [];
+  best: Trial | null = null;
+  failedAt = 0;
+  generatorLimited = false;
+  constructor(readonly mode: Mode) {}
+
+  async #run(rate: number): Promise<Trial> {
+    const t = await trial(MODES[this.mode], rate);
+    this.trials.push(t);
+    console.log(`  ${this.mode.padEnd(17)} ${fmt(t)}`);
     return t;
-  };
-  let generatorLimited = false;
-  const passes = async (rate: number): Promise<Trial | null> => {
-    let t = await run(rate);
-    if (t.loss >= MAX_LOSS && Date.now() < deadline) t = await run(rate); // once more: noise
-    if (t.loss < MAX_LOSS && !offeredOk(t)) generatorLimited = true;
-    return t.loss < MAX_LOSS && offeredOk(t) ? t : null;
-  };
-  let best: Trial | null = null;
-  let failed = 0;
+  }
+
+  /** Whether `rate` passes (one retry on loss or a generator shortfall: the VM is noisy). */
+  async passes(rate: number): Promise<boolean> {
+    let t = await this.#run(rate);
+    if ((t.loss >= MAX_LOSS || !offeredOk(t)) && Date.now() < deadline) t = await this.#run(rate);
+    if (t.loss < MAX_LOSS && !offeredOk(t)) this.generatorLimited = true;
+    if (t.loss < MAX_LOSS && offeredOk(t)) { this.best = t; return true; }
+    if (!this.generatorLimited) this.failedAt = rate;
+    return false;
+  }
+
+  result(): ModeResult {
+    const at40k = this.trials.find((t) => t.rate === 40_000 && t.loss < MAX_LOSS) ?? null;
+    return { mode: this.mode, maxRate: this.best?.rate ?? 0, generatorLimited: this.generatorLimited, atMax: this.best, at40k, trials: this.trials };
+  }
+}
+
+/**
+ * Climbs the ladder with every mode in lockstep (each rate is tried on every mode still in
+ * the race before the next rate), so a change in background load hits all modes alike;
+ * then two bisection steps per mode between its last pass and its first failure.
+ */
+async function measure(modes: readonly Mode[]): Promise<ModeResult[]> {
+  const searches = modes.map((m) => new Search(m));
+  let racing = [...searches];
   for (const rate of LADDER) {
-    if (Date.now() > deadline) break;
-    const t = await passes(rate);
-    if (!t) { failed = rate; break; }
-    best = t;
+    if (racing.length === 0 || Date.now() > deadline) break;
+    const next: Search[] = [];
+    for (const s of racing) if (await s.passes(rate)) next.push(s);
+    racing = next;
   }
-  if (generatorLimited) failed = 0; // the ceiling is the generator's, not the forwarder's: no bisection
-  // Two bisection steps between the last rate that passed and the first that did not.
-  let lo = best?.rate ?? 0, hi = failed;
-  for (let i = 0; i < 2 && hi > 0 && lo > 0 && Date.now() < deadline; i++) {
-    const mid = Math.round((lo + hi) / 2 / 1000) * 1000;
-    const t = await passes(mid);
-    if (t) { best = t; lo = mid; } else hi = mid;
+  for (const s of searches) {
+    let lo = s.best?.rate ?? 0, hi = s.generatorLimited ? 0 : s.failedAt;
+    for (let i = 0; i < 2 && hi > 0 && lo > 0 && Date.now() < deadline; i++) {
+      const mid = Math.round((lo + hi) / 2 / 1000) * 1000;
+      if (await s.passes(mid)) lo = mid; else hi = mid;
+    }
   }
-  const at40k = trials.find((t) => t.rate === 40_000 && t.loss < MAX_LOSS) ?? null;
-  return { mode, maxRate: best?.rate ?? 0, generatorLimited, atMax: best, at40k, trials };
+  return searches.map((s) => s.result());
 }
 
 async function main(): Promise<void> {
@@ -273,8 +292,7 @@ async function main(): Promise<void> {
     return true;
   });
   console.log(`io bench: ${SIZE}-byte datagrams, ${SECONDS} s per trial, loss < ${MAX_LOSS * 100}%, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
-  const results: ModeResult[] = [];
-  for (const m of modes) results.push(await measure(m));
+  const results = await measure(modes);
   console.log('\nbackend           max pkt/s  µs CPU/pkt at max  µs CPU/pkt at 40k   (≥: the generator was the limit)');
   for (const r of results) {
     console.log(`${r.mode.padEnd(17)} ${`${r.generatorLimited ? '≥' : ''}${r.maxRate}`.padStart(9)}  ${(r.atMax?.cpuUsPerPkt.toFixed(2) ?? '-').padStart(17)}  ${(r.at40k?.cpuUsPerPkt.toFixed(2) ?? '-').padStart(17)}`);
