@@ -23,9 +23,9 @@ const RK_NR_OFFSET: i32 = (MAX_ROUNDS + 1) * RK_ROUND_BYTES;
 /** Bytes an expanded key needs (AES-256): 1924 in the SIMD build, 964 in the scalar build. */
 export const AES_RK_BYTES: i32 = RK_NR_OFFSET + 4;
 
-/** Bitsliced state planes handed to the round function. */
-const ST_PTR: usize = memory.data(128, 64);
-/** Keystream / block staging (one batch). */
+/** Copy of aesEncryptBlock's input block (in and out may alias). */
+const ST_PTR: usize = memory.data(16, 16);
+/** Keystream staging for a partial last batch. */
 const KS_PTR: usize = memory.data(128, 64);
 /** Standard (byte-oriented) round keys during expansion; wiped before returning. */
 const W_PTR: usize = memory.data(4 * 4 * (MAX_ROUNDS + 1), 64);
@@ -109,7 +109,8 @@ export function aesCtrXor(rkPtr: usize, ctrPtr: usize, dataPtr: usize, len: i32)
   if (len <= 0) return;
   if (ASC_FEATURE_SIMD) ctrXorV128(rkPtr, ctrPtr, dataPtr, len);
   else ctrXorU64(rkPtr, ctrPtr, dataPtr, len);
-  wipeScratch();
+  // Only a partial last batch stages keystream in KS_PTR (length is public).
+  if (len & (ASC_FEATURE_SIMD ? 127 : 63)) wipeKs();
 }
 
 function ctrXorV128(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
@@ -132,10 +133,12 @@ function ctrXorU64(rkPtr: usize, ctrPtr: usize, p: usize, rem: i32): void {
   }
 }
 
-/** Clears the keystream and state staging (key hygiene; the expanded key lives in its slot). */
+/** Clears the keystream staging (key hygiene; the expanded key lives in its slot). */
+@inline function wipeKs(): void {
+  for (let i: usize = 0; i < 128; i += 8) store<u64>(KS_PTR + i, 0);
+}
+/** Clears the keystream and block staging. */
 @inline function wipeScratch(): void {
-  for (let i: usize = 0; i < 128; i += 8) {
-    store<u64>(ST_PTR + i, 0);
-    store<u64>(KS_PTR + i, 0);
-  }
+  wipeKs();
+  for (let i: usize = 0; i < 16; i += 8) store<u64>(ST_PTR + i, 0);
 }
