@@ -5,7 +5,7 @@
 // Writes bench/results/relay-<timestamp>.json. How it works: bench/relay/README.md.
 //   node --import tsx bench/relay.bench.ts [--quick] [--relays srtpgate,rtpengine]
 //     [--modes srtp-srtp,srtp-rtp,srtp-srtp-same] [--calls 1,100] [--no-install]
-//     [--srtpgate-io auto|dgram|native] [--baseline-rate 20000] [--nice=N] [--verbose]
+//     [--srtpgate-io auto|dgram|native] [--srtpgate-workers 0] [--baseline-rate 20000] [--nice=N] [--verbose]
 // --relays also takes srtpgate-dgram: a second srtpgate on node:dgram beside the default one.
 // --nice gives relays and generator alike a priority (negative: root) to hold their own
 // against other work on a shared machine (bench/relay/nice.ts); the results record it.
@@ -57,6 +57,7 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       relays: { type: 'string', default: DEFAULT_RELAYS.join(',') },
       'srtpgate-io': { type: 'string', default: 'auto' },
+      'srtpgate-workers': { type: 'string', default: '0' },
       modes: { type: 'string', default: BENCH_MODES.join(',') },
       calls: { type: 'string', default: '1,100' },
       'baseline-rate': { type: 'string', default: '20000' },
@@ -71,11 +72,16 @@ async function main(): Promise<number> {
   const callCounts = list(values.calls).map(Number);
   const baselineRate = Number(values['baseline-rate']);
   const srtpgateIo = values['srtpgate-io'];
+  const srtpgateWorkers = Number(values['srtpgate-workers']);
   const nice = Number(values.nice);
   const badRelay = relayNames.filter((r) => !isRelayName(r));
   const badMode = modes.filter((m) => !isBenchMode(m));
   if (srtpgateIo !== 'auto' && srtpgateIo !== 'dgram' && srtpgateIo !== 'native') {
     process.stderr.write('--srtpgate-io auto|dgram|native\n');
+    return 2;
+  }
+  if (!Number.isInteger(srtpgateWorkers) || srtpgateWorkers < 0 || srtpgateWorkers > 64) {
+    process.stderr.write('--srtpgate-workers 0..64\n');
     return 2;
   }
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
@@ -118,7 +124,7 @@ async function main(): Promise<number> {
     if (name === 'srtpgate' || name === 'srtpgate-dgram') {
       const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_DGRAM_PORTS;
       const io = name === 'srtpgate-dgram' ? 'dgram' : srtpgateIo;
-      const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, nice: priority.childNice });
+      const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, workers: srtpgateWorkers, nice: priority.childNice });
       cleanup.push(() => r.killNow());
       relays.push(r);
       log(`srtpgate ${r.version}, pid ${String(r.pid)}`);
@@ -157,8 +163,8 @@ async function main(): Promise<number> {
   const load1 = os.loadavg();
   const notes = [
     `Leg A: ${LEG_A_SUITE}, 12-byte header + 160-byte payload. Leg B: ${legBSuite('srtp-srtp')} in srtp-srtp, ${legBSuite('srtp-srtp-same')} in srtp-srtp-same, plain RTP in srtp-rtp (bench/relay/README.md says why).`,
-    `max pkt/s: highest offered aggregate rate with < ${LOSS_LIMIT_PCT}% loss (doubling from ${o.startRate / 1000}k, then bisection to ×${o.tolerance}; ${o.trialMs} ms trials).`,
-    `limit: what ended the search — loss (the relay), generator (the sender could not offer the rate), cap (${o.maxRate / 1000}k).`,
+    `max pkt/s: highest aggregate rate carried with < ${LOSS_LIMIT_PCT}% loss (rate the sender achieved; offers doubled from ${o.startRate / 1000}k, then bisected to ×${o.tolerance}; ${o.trialMs} ms trials).`,
+    `limit: what ended the search — loss (the relay lost ≥ ${LOSS_LIMIT_PCT}% at the next step), generator (nothing lost, but the sender could not offer more on this machine: a lower bound for the relay), cap (${o.maxRate / 1000}k).`,
     'CPU columns at the max rate: cores = CPU seconds per second; gen = sender thread, sink = receiver thread; other = everything else on the machine.',
     `The ${os.cpus().length} cores are shared by relay, generator and sink${load0[0]! > 0.5 ? ` and by other work running at the same time (load average ${load0[0]!.toFixed(1)} at the start, ${load1[0]!.toFixed(1)} at the end)` : ''}: the relay never had a core to itself.${priority.mechanism !== 'none' ? ` The bench ran at nice ${priority.value} (${priority.mechanism}).` : ''}`,
     `Latency at half the max rate: kernel receive timestamp minus send timestamp; +p50/+p99 subtract the direct path measured once per call count at ${baselineRate / 1000}k pkt/s.`,

@@ -2,8 +2,11 @@
 //   1. set the calls up through the relay's control surface, configure the generator;
 //   2. probe: a short low-rate trial with forged copies mixed in (does the relay forward
 //      SRTP it has not verified?), which also checks the path and warms the relay up;
-//   3. search the highest offered rate with < 0.5% loss: double from a start rate until a
-//      trial fails, then bisect (geometric midpoints) to a tolerance or a time budget;
+//   3. search the highest rate carried with < 0.5% loss: double the offered rate from a start
+//      rate until a trial fails, then bisect (geometric midpoints) to a tolerance or a time
+//      budget. A trial is credited with the rate the sender actually achieved; when that
+//      falls short of the offer while nothing is lost, the generator (not the relay) is the
+//      limit on this machine and the search stops there;
 //   4. one longer trial at half that rate for latency.
 // The direct configuration (no relay: each sender sends straight to its own receiver) gives
 // the generator's own latency, which the report subtracts, and its ceiling.
@@ -15,7 +18,7 @@ import {
 } from './types.ts';
 
 export const LOSS_LIMIT_PCT = 0.5;
-/** A trial whose sender achieved less than this share of the offered rate measured the generator. */
+/** A sender that achieved less than this share of the offered rate could not offer it. */
 const ACHIEVED_MIN = 0.97;
 
 export interface ProcedureOptions {
@@ -52,8 +55,8 @@ export interface TrialRecord extends TrialResult {
   otherCpuS: number;
   stealS: number;
   pass: boolean;
-  /** Why it failed: 'loss', 'generator' (could not offer the rate), or absent. */
-  fail?: 'loss' | 'generator';
+  /** The sender achieved less than 97% of the offered rate (starved of CPU). */
+  genShort: boolean;
   retried?: boolean;
 }
 
@@ -70,9 +73,10 @@ export interface ConfigResult {
   /** Forged copies that reached the sink (it failed to authenticate or parse them). */
   forgedDelivered: number | null;
   search: TrialRecord[];
-  /** Highest passing offered rate; 0 if none passed. */
+  /** Highest rate carried (achieved by the sender) in a passing trial; 0 if none passed. */
   maxRate: number;
-  /** What ended the search: a failing trial, the generator's limit, or maxRate. */
+  /** What ended the search: loss (the relay), the generator's limit (it could not offer more
+   *  while nothing was lost), the cap, or nothing (budget spent). */
   limitedBy: 'loss' | 'generator' | 'cap' | 'none';
   best: TrialRecord | null;
   latency: TrialRecord | null;
@@ -97,9 +101,6 @@ async function measuredTrial(lg: Loadgen, relay: RelayUnderTest | null, o: Trial
   const r1 = relay ? await relay.cpu() : null;
   const relayCpuS = r0 && r1 ? r1.user + r1.system - r0.user - r0.system : null;
   const machineBusyS = m1.busy - m0.busy - (m1.steal - m0.steal);
-  let fail: TrialRecord['fail'];
-  if (t.achievedRate < ACHIEVED_MIN * t.rate) fail = 'generator';
-  else if (t.lossPct >= LOSS_LIMIT_PCT) fail = 'loss';
   return {
     ...t,
     relayCpuS,
@@ -107,14 +108,14 @@ async function measuredTrial(lg: Loadgen, relay: RelayUnderTest | null, o: Trial
     machineBusyS,
     otherCpuS: Math.max(0, machineBusyS - (relayCpuS ?? 0) - t.procCpuS),
     stealS: m1.steal - m0.steal,
-    pass: fail === undefined,
-    ...(fail ? { fail } : {}),
+    pass: t.lossPct < LOSS_LIMIT_PCT,
+    genShort: t.achievedRate < ACHIEVED_MIN * t.rate,
   };
 }
 
 function describe(t: TrialRecord): string {
   const cpu = t.relayCpuS === null ? '' : ` relay ${(t.relayCpuS / t.windowS).toFixed(2)} cores`;
-  return `${(t.rate / 1000).toFixed(1)}k pps: loss ${t.lossPct.toFixed(2)}%${t.fail === 'generator' ? ` (generator reached only ${(t.achievedRate / 1000).toFixed(1)}k)` : ''}`
+  return `${(t.rate / 1000).toFixed(1)}k pps: loss ${t.lossPct.toFixed(2)}%${t.genShort ? ` (generator reached only ${(t.achievedRate / 1000).toFixed(1)}k)` : ''}`
     + ` p50 ${t.p50Us.toFixed(0)} µs p99 ${t.p99Us.toFixed(0)} µs${cpu} gen+sink ${(t.procCpuS / t.windowS).toFixed(2)} other ${(t.otherCpuS / t.windowS).toFixed(2)}`
     + `${t.pass ? ' ok' : ' FAIL'}${t.retried ? ' (retry)' : ''}`;
 }
@@ -188,7 +189,7 @@ export async function runConfig(relay: RelayUnderTest | null, mode: BenchMode, c
       const deadline = performance.now() + o.searchBudgetMs;
       const run = async (rate: number): Promise<TrialRecord> => {
         let t = await measuredTrial(lg, relay, { ...base, rate, ms: o.trialMs });
-        if (!t.pass && t.fail === 'loss' && t.lossPct < o.retryBelowLossPct) {
+        if (!t.pass && t.lossPct < o.retryBelowLossPct) {
           o.log(`${label}: ${describe(t)}; retrying`);
           result.search.push(t);
           if (relay) await setUp();
@@ -201,32 +202,41 @@ export async function runConfig(relay: RelayUnderTest | null, mode: BenchMode, c
       };
       let lo = 0;
       let hi = Infinity;
-      let best: TrialRecord | null = null;
-      let lastFail: TrialRecord | null = null;
+      // Held in an object: TypeScript does not track assignments made inside `passed`.
+      const found: { best: TrialRecord | null } = { best: null };
+      let failed = false;
+      let capped = false;
+      let generatorBound = false;
+      const passed = (t: TrialRecord): void => {
+        if (found.best === null || t.achievedRate > found.best.achievedRate) found.best = t;
+        // Offering more would not be sent: the machine, not the relay, is the limit here.
+        if (t.genShort) generatorBound = true;
+      };
       let rate = o.startRate;
       // Doubling phase; if the start rate already fails, halve until something passes.
       for (;;) {
         const t = await run(rate);
         if (t.pass) {
-          lo = rate; best = t;
-          if (hi !== Infinity) break;
-          if (rate >= o.maxRate) { result.limitedBy = 'cap'; break; }
+          lo = rate; passed(t);
+          if (hi !== Infinity || generatorBound) break;
+          if (rate >= o.maxRate) { capped = true; break; }
           rate = Math.min(rate * 2, o.maxRate);
         } else {
-          hi = rate; lastFail = t;
+          hi = rate; failed = true;
           if (lo > 0 || rate / 2 < 500) break;
           rate /= 2;
         }
       }
       // Bisection phase.
-      while (lo > 0 && hi !== Infinity && hi / lo > o.tolerance && performance.now() < deadline) {
+      while (!generatorBound && lo > 0 && hi !== Infinity && hi / lo > o.tolerance && performance.now() < deadline) {
         const mid = Math.round(Math.sqrt(lo * hi));
         const t = await run(mid);
-        if (t.pass) { lo = mid; best = t; } else { hi = mid; lastFail = t; }
+        if (t.pass) { lo = mid; passed(t); } else { hi = mid; failed = true; }
       }
-      result.maxRate = lo;
-      result.best = best;
-      if (result.limitedBy !== 'cap') result.limitedBy = lastFail?.fail ?? 'none';
+      const b = found.best;
+      result.best = b;
+      result.maxRate = b === null ? 0 : Math.round(b.achievedRate);
+      result.limitedBy = generatorBound ? 'generator' : capped ? 'cap' : failed ? 'loss' : 'none';
     }
 
     const latencyRate = plan.latencyRate ?? (result.maxRate > 0 ? result.maxRate / 2 : null);

@@ -16,6 +16,8 @@ export interface SrtpgateOptions {
   portMax: number;
   /** Relay `io` option: 'auto' (the batched addon when it loads) or a forced backend. */
   io: 'auto' | 'dgram' | 'native';
+  /** Relay `workers` option: media worker threads, 0 = media in the main thread (default). */
+  workers: number;
   /** nice value for the relay process (0: unchanged). */
   nice: number;
 }
@@ -42,7 +44,7 @@ export class SrtpgateRelay implements RelayUnderTest {
   static async start(o: SrtpgateOptions): Promise<SrtpgateRelay> {
     // tsx only transpiles at load; the relay's hot path runs as plain JS afterwards.
     const child = new LineChild('srtpgate server', ...niced(process.execPath,
-      ['--import', 'tsx', SERVER, '--port-min', String(o.portMin), '--port-max', String(o.portMax), '--io', o.io], o.nice), { cwd: ROOT });
+      ['--import', 'tsx', SERVER, '--port-min', String(o.portMin), '--port-max', String(o.portMax), '--io', o.io, '--workers', String(o.workers)], o.nice), { cwd: ROOT });
     const ready = parseReply(await child.next(30_000));
     if (!ready.ok || ready.op !== 'ready') {
       await child.stop();

@@ -2,7 +2,7 @@
 // Run as a child process by bench/relay/srtpgateDriver.ts so the relay has a process (and an
 // event loop) of its own, as it would in production, and its CPU time can be read apart
 // from the bench's. Requests and replies: bench/relay/srtpgateProtocol.ts.
-//   node --import tsx bench/relay/srtpgateServer.ts [--port-min 24000] [--port-max 25999]
+//   node --import tsx bench/relay/srtpgateServer.ts [--port-min 24000] [--port-max 25999] [--io auto] [--workers 0]
 // For each call it plays what an ng offer/answer would do: two legs, one rtcp-mux stream
 // each, A's key inbound on leg A, a fresh relay-chosen key outbound on leg B (or plain RTP),
 // and the far ends' addresses from the plan.
@@ -56,12 +56,13 @@ async function setupCall(relay: Relay, plan: CallPlan): Promise<CallSetup> {
 
 /** Sums every stream's counters: where packets went when a trial loses some. */
 function stats(relay: Relay): Record<string, number> {
-  const out: Record<string, number> = {
-    sessions: relay.sessionCount, packetsIn: 0, packetsOut: 0, sendErrors: relay.dataPath.ring.sendErrors,
+  const out: Record<string, number> = { sessions: relay.sessionCount, packetsIn: 0, packetsOut: 0 };
+  if (relay.workerCount === 0) {
+    out.sendErrors = relay.dataPath.ring.sendErrors;
     // Source addresses banned for failed authentication: a ban of 127.0.0.1 would silence
     // every call of the bench that has not latched yet.
-    bans: relay.sources?.bans ?? 0,
-  };
+    out.bans = relay.sources?.bans ?? 0;
+  }
   for (const r of DROP_REASONS) out[`drop.${r}`] = 0;
   for (const s of relay.sessions()) {
     for (const l of s.legs) {
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     'port-min': { type: 'string', default: '24000' },
     'port-max': { type: 'string', default: '25999' },
     io: { type: 'string', default: 'auto' },
+    workers: { type: 'string', default: '0' },
   } });
   const ports = { min: Number(values['port-min']), max: Number(values['port-max']) };
   const io = values.io;
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
   const relay = await Relay.create({
     ports,
     io: io satisfies RelayIo,
+    workers: Number(values.workers),
     // Sessions must outlive the whole bench run; the search pauses between trials.
     mediaTimeout: 3600,
     maxSessions: 10000,
@@ -125,7 +128,14 @@ async function main(): Promise<void> {
     rateLimits: { stream: UNLIMITED, session: UNLIMITED, source: UNLIMITED },
   });
   const write = (r: ServerReply): void => { process.stdout.write(`${JSON.stringify(r)}\n`); };
-  write({ ok: true, op: 'ready', version: packageVersion(), core: relay.core.build, io: relay.batchedIo ? 'native (recvmmsg/sendmmsg addon)' : 'node:dgram', ports });
+  // With media workers the core and the I/O backend live in the workers.
+  const inThread = relay.workerCount === 0;
+  write({
+    ok: true, op: 'ready', version: packageVersion(),
+    core: inThread ? relay.core.build : 'per-worker',
+    io: `${relay.ioBackends.join('+')}${inThread ? '' : ` in ${relay.workerCount} media workers`}`,
+    ports,
+  });
 
   const lines = createInterface({ input: process.stdin });
   // Requests are handled strictly in order, so replies need no ids.
