@@ -190,8 +190,11 @@ export class Relay extends EventEmitter<RelayEvents> {
         s.once('@close', () => this.ports.release(port));
         return s;
       } catch (e) {
+        // Another process holds the pair: give it back (the allocator moves on round-robin,
+        // so the next attempt tries other ports) and try again.
+        this.ports.release(port);
         if (e instanceof RelayError && e.code !== 'E_INTERNAL') throw e;
-        lastErr = e; // the pair stays marked used: someone else holds it
+        lastErr = e;
       }
     }
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
