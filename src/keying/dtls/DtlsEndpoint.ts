@@ -100,7 +100,8 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
   readonly #allowSha1: boolean;
   readonly #hs: ClientHandshake | ServerHandshake;
   readonly #reassembler = new HandshakeReassembler();
-  readonly #replay = [new ReplayWindow(), new ReplayWindow()] as const;
+  /** Replay window of epoch 1, the only authenticated epoch (no renegotiation, so no epoch 2). */
+  readonly #replay = new ReplayWindow();
   readonly #writeSeq = [0, 0];
   readonly #stats: DtlsStats = { datagramsIn: 0, datagramsOut: 0, recordsDropped: 0, replays: 0, authFailures: 0, retransmits: 0, helloVerifyRequests: 0 };
   #state: DtlsState = 'new';
@@ -293,8 +294,11 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
   #onRecord(rec: DtlsRecord, source: string): void {
     let plaintext: Uint8Array;
     if (rec.epoch === 0) {
-      if ((rec.version !== DTLS_1_2 && rec.version !== DTLS_1_0) || !this.#replayOk(0, rec.seq)) return;
-      this.#replay[0].commit(rec.seq);
+      // No replay window in epoch 0: its records are unauthenticated, so committing their
+      // sequence numbers would let a spoofer push the window past the real peer's records and
+      // stall the handshake. Duplicates are harmless here: the reassembler dedupes handshake
+      // messages, and CCS and alerts are idempotent.
+      if (rec.version !== DTLS_1_2 && rec.version !== DTLS_1_0) { this.#stats.recordsDropped++; return; }
       plaintext = rec.fragment;
     } else if (rec.epoch === 1) {
       if (rec.version !== DTLS_1_2) { this.#stats.recordsDropped++; return; }
@@ -305,10 +309,11 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
         else this.#stats.recordsDropped++;
         return;
       }
-      if (!this.#replayOk(1, rec.seq)) return;
+      // Check now, commit only once the tag verified: a forged record cannot move the window.
+      if (!this.#replay.check(rec.seq)) { this.#stats.replays++; this.#stats.recordsDropped++; return; }
       const opened = cipher.open(rec);
       if (opened === null) { this.#stats.authFailures++; this.#stats.recordsDropped++; return; }
-      this.#replay[1].commit(rec.seq);
+      this.#replay.commit(rec.seq);
       this.#peerEpoch1Seen = true;
       plaintext = opened;
     } else {
@@ -327,13 +332,6 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
         // Application data has no use in DTLS-SRTP; unknown types are ignored (RFC 6347 §4.1.2.7).
         this.#stats.recordsDropped++;
     }
-  }
-
-  #replayOk(epoch: 0 | 1, seq: number): boolean {
-    if (this.#replay[epoch].check(seq)) return true;
-    this.#stats.replays++;
-    this.#stats.recordsDropped++;
-    return false;
   }
 
   #onHandshakeRecord(plaintext: Uint8Array, rec: DtlsRecord, source: string): void {

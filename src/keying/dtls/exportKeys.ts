@@ -75,6 +75,9 @@ export class DtlsSrtpKeys {
     this.#remoteSalt = isClient ? serverSalt : clientSalt;
   }
 
+  /** RFC 5764 profile name as the suite table spells it (SRTP_AEAD_AES_128_GCM, ...). */
+  get profile(): string { return this.suite.dtlsName ?? ''; }
+
   /** Master key we protect outgoing SRTP/SRTCP with. */
   get localKey(): Uint8Array { return this.#live(this.#localKey); }
   get localSalt(): Uint8Array { return this.#live(this.#localSalt); }
@@ -96,7 +99,7 @@ export class DtlsSrtpKeys {
   }
 
   toJSON(): Record<string, unknown> {
-    return { profileId: this.profileId, suite: this.suite.name, role: this.role, localKey: REDACTED, localSalt: REDACTED, remoteKey: REDACTED, remoteSalt: REDACTED };
+    return { profile: this.profile, profileId: this.profileId, suite: this.suite.name, role: this.role, localKey: REDACTED, localSalt: REDACTED, remoteKey: REDACTED, remoteSalt: REDACTED };
   }
 
   [INSPECT](): string {

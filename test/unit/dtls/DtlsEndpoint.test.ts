@@ -385,6 +385,18 @@ describe('attacks and misbehaving peers abort with their own code', () => {
     p.close();
   });
 
+  test('spoofed epoch-0 records with huge sequence numbers cannot block the handshake', async () => {
+    const p = makePair();
+    p.server.start();
+    p.client.start();
+    // Injected before the real flights arrive (delivery is on setImmediate).
+    const junk = encodeRecord(ContentType.handshake, DTLS_1_2, 0, 0xffff_ffff_fffe, encodeHandshakeFragment(HandshakeType.serverHelloDone, 0, 40, 0, new Uint8Array(0)));
+    p.client.handleDatagram(junk);
+    p.server.handleDatagram(junk);
+    assertConnected(await p.settled());
+    p.close();
+  });
+
   test('forged epoch-0 alerts and garbage epoch-1 records after the handshake change nothing', async () => {
     const p = makePair();
     p.server.start();

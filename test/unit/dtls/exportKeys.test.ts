@@ -51,6 +51,7 @@ describe('RFC 5764 §4.2 key split', () => {
       assert.equal(hex(server.localKey), hex(client.remoteKey));
       assert.equal(hex(server.localSalt), hex(client.remoteSalt));
       assert.equal(client.profileId, suite.dtlsId);
+      assert.equal(client.profile, suite.dtlsName);
     });
   }
 
@@ -69,7 +70,7 @@ describe('RFC 5764 §4.2 key split', () => {
     const secret = hex(keys.localKey);
     assert.ok(!JSON.stringify(keys).includes(secret));
     assert.ok(!inspect(keys, { depth: 5, showHidden: true }).includes(secret));
-    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(keys))).sort(), ['localKey', 'localSalt', 'profileId', 'remoteKey', 'remoteSalt', 'role', 'suite']);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(keys))).sort(), ['localKey', 'localSalt', 'profile', 'profileId', 'remoteKey', 'remoteSalt', 'role', 'suite']);
     const view = keys.remoteSalt;
     keys.wipe();
     assert.ok(view.every((b) => b === 0));
