@@ -15,25 +15,25 @@
 // key is wiped when negotiation is done. The relay's own keys are kept for the call's life to
 // re-announce them (see SideState.outKey). Nothing secret reaches warnings, errors or query.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { CryptoSuite } from '../crypto/suites.ts';
-import { RelayError, type RelayErrorCode } from '../errors.ts';
-import {
-  formatCryptoAttribute, generateSdesCrypto, parseCryptoAttribute, SdesCrypto, wipe,
-} from '../keying/sdes.ts';
-import { checkAnswer, negotiateOffer, suitesToOffer, type CryptoLine } from '../keying/negotiate.ts';
-import type { Endpoint } from '../net/types.ts';
-import { isSecureProtocol, isZeroAddress, parseSdp } from '../sdp/parse.ts';
-import { hasIceAttributes, rewriteSdp } from '../sdp/rewrite.ts';
-import type { MediaRewrite, ParsedSdp, RewritePlan, SdpAddress, SdpCryptoText, SdpMedia } from '../sdp/sdpTypes.ts';
+import { RelayError, SrtpError, type RelayErrorCode } from '../errors.ts';
+import { generateSdesCrypto, wipe, type SdesCrypto } from '../keying/sdes.ts';
+import { checkAnswer, negotiateOffer, suitesToOffer } from '../keying/negotiate.ts';
+import { isSecureProtocol, parseSdp } from '../sdp/parse.ts';
+import { rewriteSdp } from '../sdp/rewrite.ts';
+import type { MediaRewrite, ParsedSdp, RewritePlan, SdpAddress, SdpMedia } from '../sdp/sdpTypes.ts';
 import { linkStreams } from '../session/MediaStream.ts';
 import type { Relay } from '../session/Relay.ts';
 import { callInfo, type CallInfo } from './callInfo.ts';
 import {
   CallState, type ControlledStream, type LegInfo, type MediaPair, type OfferedLine, type OfferMedia, type RelayOfferMedia, type SideState,
 } from './CallState.ts';
-import type { NgAnswerRequest, NgOfferRequest, NgRequestBase, RtcpMuxOption } from './ngRequest.ts';
+import type { NgAnswerRequest, NgOfferRequest } from './ngRequest.ts';
 import { resolvePolicy, restrictPolicy, type CryptoPolicy } from './policy.ts';
+import {
+  addressOf, connectionFor, cryptoValue, ignoredOptions, inMedia, mediaNo, optionsOf, parseLines, remoteOf, sessionPlan,
+  type RemoteAddress, type RequestOptions,
+} from './requestPlan.ts';
 
 export type { CallInfo } from './callInfo.ts';
 
@@ -54,27 +54,6 @@ export interface SdpResult {
 const PENDING_TAG = 'pending answerer';
 /** rtpengine's default for `list`. */
 const DEFAULT_LIST_LIMIT = 32;
-/** Flags that need no action here (the behaviour is the default) or are handled below. */
-const KNOWN_FLAGS = new Set(['trust-address', 'symmetric', 'strict-source', 'sip-source-address', 'fatal']);
-const HANDLED_REPLACE = new Set(['origin', 'origin-full', 'session-connection', 'zero-address']);
-
-interface RemoteAddress {
-  readonly rtp: Endpoint | null;
-  readonly rtcp: Endpoint | null;
-  /** The c= was a hold address; it is echoed instead of the relay's unless `replace zero-address`. */
-  readonly hold: SdpAddress | null;
-}
-
-/** One request's options that shape the SDP and the streams, read once. */
-interface RequestOptions {
-  readonly replaceOrigin: boolean;
-  readonly replaceSession: boolean;
-  readonly replaceZero: boolean;
-  readonly sourceAddress: string | null;
-  readonly strictSource: boolean | undefined;
-  readonly mux: ReadonlySet<RtcpMuxOption>;
-}
-
 type OfferDecision =
   | { readonly kind: 'passthrough' }
   | { readonly kind: 'disabled' }
@@ -103,50 +82,19 @@ type AnswerDecision =
       readonly muxOfferer: boolean;
     };
 
-function mediaNo(m: SdpMedia): number {
-  return m.index + 1;
-}
-
-/** The same error with the m= line it concerns appended to its context. */
-function inMedia(e: RelayError, m: SdpMedia): RelayError {
-  return new RelayError(e.code, `${e.message}[media:${mediaNo(m)}]`);
-}
-
-function addressOf(ip: string): SdpAddress {
-  return { addrType: isIP(ip) === 6 ? 'IP6' : 'IP4', address: ip };
-}
-
-/** Parses a media's a=crypto lines; malformed ones become markers, known ones go into `held`. */
-function parseLines(texts: readonly SdpCryptoText[], held: SdesCrypto[]): CryptoLine[] {
-  return texts.map((t): CryptoLine => {
-    try {
-      const c = parseCryptoAttribute(t.value, { line: t.lineNo });
-      if (c.kind === 'crypto') held.push(c);
-      return c;
-    } catch (e) {
-      if (e instanceof RelayError && e.code === 'E_BAD_CRYPTO') return { kind: 'malformed', line: t.lineNo };
-      throw e;
-    }
-  });
-}
-
-/** Formats the relay's key as an a=crypto value under `tag`, in the peer's base64 style. */
-function cryptoValue(key: SdesCrypto, tag: number, padded: boolean): string {
-  // A re-announced key may need another tag; the view shares (does not copy) the key buffers.
-  const view = key.tag === tag ? key : new SdesCrypto({ tag, suite: key.suite, keys: key.keys });
-  return formatCryptoAttribute(view, { padding: padded ? 'padded' : 'unpadded' });
-}
-
-function optionsOf(req: NgRequestBase): RequestOptions {
-  const flags = new Set(req.flags);
-  return {
-    replaceOrigin: req.replace.includes('origin') || req.replace.includes('origin-full'),
-    replaceSession: req.replace.includes('session-connection'),
-    replaceZero: req.replace.includes('zero-address'),
-    sourceAddress: flags.has('sip-source-address') && req.receivedFrom !== undefined ? req.receivedFrom[1] : null,
-    strictSource: flags.has('strict-source') ? true : undefined,
-    mux: new Set(req.rtcpMux),
-  };
+/**
+ * Runs a context installation. The crypto core reports a full context table as an SrtpError;
+ * on the control path that is capacity, reported the way Kamailio fails over on, and anything
+ * else unexpected still leaves as a RelayError (callers tell errors apart by code only).
+ */
+function installing(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof RelayError) throw e;
+    if (e instanceof SrtpError && e.code === 'E_NO_SLOT') throw new RelayError('E_SESSION_LIMIT', 'Parallel session limit reached', { reason: 'crypto contexts' });
+    throw new RelayError('E_INTERNAL', 'crypto context could not be created', { reason: e instanceof SrtpError ? e.code : 'error' });
+  }
 }
 
 export class CallController {
@@ -255,53 +203,13 @@ export class CallController {
     return createHmac('sha256', this.#digestKey).update(suite.name).update(material).digest();
   }
 
-  /** Warnings for request options this controller does not act on. */
-  #ignoredOptions(req: NgRequestBase, sdp: ParsedSdp, warnings: string[]): void {
-    if (req.direction.length > 0) warnings.push('direction ignored: one media interface');
-    if (req.dtls !== undefined && req.dtls !== 'off') warnings.push('DTLS option ignored: SDES only');
-    if (req.recordCall === true) warnings.push('record-call not supported');
-    if (req.ice !== 'remove' && hasIceAttributes(sdp.doc)) warnings.push('ICE not supported: ICE attributes removed');
-    const family = this.#address.addrType === 'IP6' ? 'IP6' : 'IP4';
-    if (req.addressFamily !== undefined && req.addressFamily !== family) warnings.push(`address-family ${req.addressFamily} ignored: media address is ${family}`);
-    const replace = req.replace.filter((r) => !HANDLED_REPLACE.has(r));
-    if (replace.length > 0) warnings.push(`replace options not supported: ${replace.join(',')}`);
-    const flags = req.flags.filter((f) => !KNOWN_FLAGS.has(f));
-    if (flags.length > 0) warnings.push(`flags ignored: ${flags.slice(0, 8).map((f) => f.slice(0, 32)).join(',')}`);
-  }
-
-  /** Where the far end of a media section wants media; a hold address gives no destination. */
-  #remote(m: SdpMedia, sdp: ParsedSdp, o: RequestOptions): RemoteAddress {
-    const conn = m.connection ?? sdp.connection;
-    if (conn === null) throw new RelayError('E_BAD_SDP', 'media without a connection address', { media: mediaNo(m) });
-    if (isZeroAddress(conn.address)) return { rtp: null, rtcp: null, hold: conn };
-    const address = o.sourceAddress ?? conn.address;
-    const rtcpAddress = o.sourceAddress ?? m.rtcp?.address?.address ?? address;
-    return {
-      rtp: { address, port: m.port },
-      rtcp: { address: rtcpAddress, port: m.rtcp?.port ?? m.port + 1 },
-      hold: null,
-    };
-  }
-
-  /** Our address for a section, or the peer's hold address when that must be echoed. */
-  #connection(remote: RemoteAddress, o: RequestOptions): SdpAddress {
-    return remote.hold !== null && !o.replaceZero ? remote.hold : this.#address;
-  }
-
-  /** Session-level parts of a plan: o= and c= per the request's `replace` options. */
-  #sessionPlan(sdp: ParsedSdp, o: RequestOptions): { origin: SdpAddress | null; sessionConnection: SdpAddress | null } {
-    const c = sdp.connection;
-    const replaceC = o.replaceSession && c !== null && (o.replaceZero || !isZeroAddress(c.address));
-    return { origin: o.replaceOrigin ? this.#address : null, sessionConnection: replaceC ? this.#address : null };
-  }
-
   // ---------------------------------------------------------------- offer
 
   async #offer(req: NgOfferRequest): Promise<SdpResult> {
     const warnings: string[] = [];
     const sdp = parseSdp(req.sdp);
-    const o = optionsOf(req);
-    this.#ignoredOptions(req, sdp, warnings);
+    const o = optionsOf(req, this.#address);
+    warnings.push(...ignoredOptions(req, sdp, o));
     const restricted = restrictPolicy(this.#policy, req.sdes);
     warnings.push(...restricted.warnings);
     let transport: string | undefined;
@@ -324,10 +232,11 @@ export class CallController {
         const pairs = await this.#bindPairs(state, decisions, offerer, answerer, o);
         // From here on nothing awaits and nothing throws on peer input: the offer is committed.
         const media = decisions.map((d, i): OfferMedia => {
+          // Every index gets an entry (null when not relayed): a sparse array would hide lines.
+          state.media[i] = pairs[i] ?? null;
           if (d.kind !== 'relay') return d;
           const pair = pairs[i]!;
           pair.type = d.media.type;
-          state.media[i] = pair;
           if (d.offererCrypto !== null) kept.add(d.offererCrypto.line);
           return this.#offerMedia(state, d, pair, answerer, restricted.policy, o);
         });
@@ -414,7 +323,7 @@ export class CallController {
         answererSrtp = 'none';
       }
     }
-    return { kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp, suites, remote: this.#remote(m, sdp, o) };
+    return { kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp, suites, remote: remoteOf(m, sdp, o) };
   }
 
   /** Binds a stream pair for each relayed m= line that has none; on failure closes what it bound. */
@@ -470,7 +379,7 @@ export class CallController {
 
   #answererPlan(sdp: ParsedSdp, media: readonly OfferMedia[], answerer: LegInfo, o: RequestOptions): RewritePlan {
     return {
-      ...this.#sessionPlan(sdp, o),
+      ...sessionPlan(sdp, o),
       removeIce: true,
       media: media.map((om, i): MediaRewrite => {
         if (om.kind === 'passthrough') return om;
@@ -482,7 +391,7 @@ export class CallController {
           kind: 'relay',
           port: s.rtpPort.port,
           protocol: om.answererProtocol,
-          connection: this.#connection(this.#remote(m, sdp, o), o),
+          connection: connectionFor(remoteOf(m, sdp, o), o),
           rtcpPort: require ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
           addRtcp: false,
           rtcpMux: om.muxToAnswerer,
@@ -501,8 +410,8 @@ export class CallController {
     const offer = state.offer;
     if (offer === null) throw new RelayError('E_INVALID_STATE', 'answer without an offer');
     const sdp = parseSdp(req.sdp);
-    const o = optionsOf(req);
-    this.#ignoredOptions(req, sdp, warnings);
+    const o = optionsOf(req, this.#address);
+    warnings.push(...ignoredOptions(req, sdp, o));
     if (req.transportProtocol !== undefined && req.transportProtocol !== 'accept') {
       warnings.push('transport-protocol ignored in an answer: the offerer keeps its protocol');
     }
@@ -525,7 +434,7 @@ export class CallController {
       const plan = decisions.map((d): MediaRewrite => this.#commitAnswer(state, offer.offerer, offer.answerer, d, o, warnings));
       state.lastSignal = Date.now();
       state.collect();
-      return { sdp: rewriteSdp(req.sdp, { ...this.#sessionPlan(sdp, o), removeIce: true, media: plan }), warnings };
+      return { sdp: rewriteSdp(req.sdp, { ...sessionPlan(sdp, o), removeIce: true, media: plan }), warnings };
     } finally {
       for (const c of parsed) wipe(c);
     }
@@ -555,7 +464,7 @@ export class CallController {
     const flags = new Set([...om.muxFlags, ...o.mux]);
     const muxAnswerer = om.muxToAnswerer && (m.rtcpMux || flags.has('require'));
     const muxOfferer = om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux'));
-    return { kind: 'relay', offer: om, media: m, srtp, remote: this.#remote(m, sdp, o), muxAnswerer, muxOfferer };
+    return { kind: 'relay', offer: om, media: m, srtp, remote: remoteOf(m, sdp, o), muxAnswerer, muxOfferer };
   }
 
   /** Commits one answered line to both sides' streams and returns its plan for the offerer's SDP. */
@@ -598,7 +507,7 @@ export class CallController {
       port: s.rtpPort.port,
       protocol: om.offererProtocol,
       // The answerer's hold address (if any) is what the offerer must see, not the offerer's own.
-      connection: this.#connection(d.remote, o),
+      connection: connectionFor(d.remote, o),
       rtcpPort: d.muxOfferer ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
       addRtcp: false,
       rtcpMux: d.muxOfferer,
@@ -613,11 +522,14 @@ export class CallController {
     const s = side.stream;
     const same = s.inMode === 'srtp' && s.inSuite === line.suite && side.inDigest !== null && timingSafeEqual(side.inDigest, digest);
     // Recreating an unchanged context would reset its replay window and ROC mid-call.
-    if (!same) {
-      s.setInboundCrypto({ suite: line.suite.name, masterKey: kp.key, masterSalt: kp.salt });
-      side.inDigest = digest;
+    try {
+      if (!same) {
+        installing(() => s.setInboundCrypto({ suite: line.suite.name, masterKey: kp.key, masterSalt: kp.salt }));
+        side.inDigest = digest;
+      }
+    } finally {
+      wipe(line);
     }
-    wipe(line);
   }
 
   /** Installs the relay's key towards the side's endpoint, unless it is the one already installed. */
@@ -625,7 +537,7 @@ export class CallController {
     const s = side.stream;
     if (side.outKey !== key || s.outMode !== 'srtp') {
       const kp = key.keys[0]!;
-      s.setOutboundCrypto({ suite: key.suite.name, masterKey: kp.key, masterSalt: kp.salt });
+      installing(() => s.setOutboundCrypto({ suite: key.suite.name, masterKey: kp.key, masterSalt: kp.salt }));
       side.outKey = key;
     }
     side.outTag = tag;
@@ -635,8 +547,8 @@ export class CallController {
   #setPlain(side: SideState, warnings: string[], media: number): void {
     const s = side.stream;
     if (s.inMode === 'srtp' || s.outMode === 'srtp') warnings.push(`media ${media}: a side changed from SRTP to plain RTP`);
-    if (s.inMode !== 'plain') s.setInboundCrypto(null);
-    if (s.outMode !== 'plain') s.setOutboundCrypto(null);
+    if (s.inMode !== 'plain') installing(() => s.setInboundCrypto(null));
+    if (s.outMode !== 'plain') installing(() => s.setOutboundCrypto(null));
     side.outKey = null;
     side.inDigest = null;
   }

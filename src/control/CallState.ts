@@ -162,7 +162,7 @@ export class CallState {
   collect(): void {
     const live = new Set<SdesCrypto>();
     for (const pair of this.media) {
-      if (pair === null) continue;
+      if (!pair) continue;
       for (const side of pair.sides.values()) if (side.outKey !== null) live.add(side.outKey);
     }
     for (const m of this.offer?.media ?? []) {
@@ -191,7 +191,7 @@ export class CallState {
     this.#keys.clear();
     this.offer = null;
     for (const pair of this.media) {
-      if (pair === null) continue;
+      if (!pair) continue;
       for (const side of pair.sides.values()) {
         side.outKey = null;
         side.inDigest = null;

@@ -100,6 +100,16 @@ describe('CallController', () => {
     } finally { small.close(); }
   });
 
+  it('a full crypto context table is reported as the session limit (Kamailio fails over), not as an SrtpError', async () => {
+    const tiny = await Relay.create({ ports: { min: 47950, max: 47989 }, core: { maxContexts: 2 } });
+    try {
+      const c = new CallController({ relay: tiny });
+      await c.offer(offerReq('ctx', sdp()));
+      await rejects(c.answer(answerReq('ctx', sdp({ media: [{ port: 6000, crypto: [`4 AES_CM_128_HMAC_SHA1_80 inline:${K128(4)}`] }] }))),
+        'E_SESSION_LIMIT', /^Parallel session limit reached/);
+    } finally { tiny.close(); }
+  });
+
   it('answer refusals change nothing: a later valid answer still works', async () => {
     const id = fresh();
     const o = await cc.offer(offerReq(id, sdp()));
@@ -177,6 +187,16 @@ describe('CallController', () => {
     const a2 = await cc.answer(answerReq(id, sdp({ addr: '198.51.100.50', version: 2, media: [{ port: 6000, crypto: [`${tag} AES_CM_128_HMAC_SHA1_80 inline:${first.bKey}`] }] })));
     assert.deepEqual(mPorts(a2.sdp), mPorts(first.answer));
     assert.equal(lineFor(a2.sdp, 'AES_CM_128_HMAC_SHA1_80').key, lineFor(first.answer, 'AES_CM_128_HMAC_SHA1_80').key, 'the offerer keeps its key');
+  });
+
+  it('a first m= line that is not relayed: the relayed ones still map to their own index', async () => {
+    const id = fresh();
+    const o = await cc.offer(offerReq(id, sdp({ media: [{ type: 'image', port: 5000, proto: 'udptl', crypto: [] }, { port: 4002 }] })));
+    assert.match(o.sdp, /m=image 5000 udptl 0\r\n/);
+    const a = await cc.answer(answerReq(id, sdp({ media: [{ type: 'image', port: 7000, proto: 'udptl', crypto: [] }, { port: 6002, crypto: [`4 AES_CM_128_HMAC_SHA1_80 inline:${K128(8)}`] }] })));
+    assert.match(a.sdp, /m=image 7000 udptl 0\r\n/);
+    assert.deepEqual(cc.query(id).tags.B!.medias.map((m) => m.index), [2]);
+    assert.deepEqual(cc.delete({ callId: id }), { deleted: true });
   });
 
   it('a re-offer with fewer m= lines is refused and the call stays', async () => {
