@@ -21,7 +21,7 @@ import { CookieSecret } from './cookie.ts';
 import { Alert, DtlsError, alertName } from './DtlsError.ts';
 import type { DtlsRole, DtlsSrtpKeys } from './exportKeys.ts';
 import { matchFingerprint, parseFingerprint, type Fingerprint } from './fingerprint.ts';
-import type { DtlsTestHooks, FlightItem, HandshakeHost, PeerCertificate } from './RoleHandshake.ts';
+import type { DtlsTestHooks, FlightItem, HandshakeHost } from './RoleHandshake.ts';
 import {
   HANDSHAKE_HEADER_LEN, HandshakeReassembler, HandshakeType, encodeHandshakeFragment, fragmentHandshake, parseHandshakeFragments,
 } from './handshake.ts';
@@ -163,8 +163,9 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
     this.#state = 'connecting';
     this.#deadline = setTimeout(() => this.#fail(new DtlsError('E_DTLS_TIMEOUT', 'DTLS handshake did not complete in time', { ms: this.#opts.handshakeTimeoutMs, role: this.role })), this.#opts.handshakeTimeoutMs);
     this.#deadline.unref();
-    if (this.#hs instanceof ClientHandshake) {
-      this.#guard(() => (this.#hs as ClientHandshake).start());
+    const hs = this.#hs;
+    if (hs instanceof ClientHandshake) {
+      this.#guard(() => hs.start());
     } else {
       this.#listening = true;
     }
@@ -525,4 +526,3 @@ function asDtlsError(e: unknown): DtlsError {
   return new DtlsError('E_DTLS_INTERNAL', 'internal error in the DTLS endpoint', { cause: e instanceof Error ? e.name : typeof e });
 }
 
-export type { PeerCertificate };
