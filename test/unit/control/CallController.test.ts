@@ -2,6 +2,7 @@
 // that every refusal leaves the call (or the relay) exactly as it was.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Relay } from '../../../src/session/Relay.ts';
 import { CallController } from '../../../src/control/CallController.ts';
 import { CallState, type ControlledStream } from '../../../src/control/CallState.ts';
@@ -304,6 +305,50 @@ describe('CallController', () => {
       assert.deepEqual(c.list(), []);
       assert.equal(c.statistics().totals.sessionTimeouts, 1);
       assert.equal(r.ports.inUse, 0);
+    } finally { r.close(); }
+  });
+});
+
+describe('CallController fuzz: mutated offers and answers', () => {
+  it('only RelayErrors come out, and every call leaves nothing behind', async () => {
+    const r = await Relay.create({ ports: { min: 47000, max: 47899 } });
+    const c = new CallController({ relay: r });
+    const offerLines = sdp({ media: [{ port: 4000, crypto: [`1 AES_CM_128_HMAC_SHA1_80 inline:${K128(1)}`, `2 AES_CM_128_HMAC_SHA1_32 inline:${K128(2)}`], attrs: ['a=rtcp:4001', 'a=rtcp-mux'] },
+      { type: 'video', port: 4002, proto: 'RTP/AVP', conn: '192.0.2.9' }, { type: 'application', port: 9, proto: 'UDP/DTLS/SCTP' }] }).trimEnd().split('\r\n');
+    const answerLines = sdp({ media: [{ port: 6000, crypto: [`4 AES_CM_128_HMAC_SHA1_80 inline:${K128(3)}`], attrs: ['a=rtcp-mux'] },
+      { type: 'video', port: 6002, proto: 'RTP/AVP' }, { type: 'application', port: 9, proto: 'UDP/DTLS/SCTP' }] }).trimEnd().split('\r\n');
+    const junk = fc.constantFrom('a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:short', 'a=crypto:9 NULL_HMAC_SHA1_80 inline:' + K128(5), 'c=IN IP4 0.0.0.0',
+      'm=audio 0 RTP/SAVP 0', 'm=audio 5 UDP/TLS/RTP/SAVP 0', 'a=rtcp:70000', 'a=rtcp-mux', 'c=IN IP6 ::1', 'a=crypto:4 AES_CM_128_HMAC_SHA1_32 inline:' + K128(6),
+      'a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:' + K128(7) + '|1:1', 'm=audio 4000/2 RTP/AVP 0', 'x', 'o=- 1', 'a=candidate:1 1 UDP 1 1.2.3.4 5 typ host');
+    const mutate = (lines: string[]) => fc.array(fc.tuple(fc.nat(lines.length), fc.constantFrom('drop', 'dup', 'insert'), junk), { maxLength: 4 })
+      .map((ops) => {
+        const out = [...lines];
+        for (const [at, op, j] of ops) {
+          const i = Math.min(at, out.length - 1);
+          if (op === 'drop') out.splice(i, 1);
+          else if (op === 'dup') out.splice(i, 0, out[i]!);
+          else out.splice(i, 0, j);
+        }
+        return `${out.join('\r\n')}\r\n`;
+      });
+    /** True when the request succeeded, false on a RelayError; anything else fails the property. */
+    const relayErrorsOnly = async (p: Promise<unknown>): Promise<boolean> => {
+      try { await p; return true; } catch (e) { if (e instanceof RelayError) return false; throw e; }
+    };
+    let n = 0, accepted = 0;
+    try {
+      await fc.assert(fc.asyncProperty(mutate(offerLines), mutate(answerLines), async (offer, answer) => {
+        const id = `fz-${++n}`;
+        if (await relayErrorsOnly(c.offer(offerReq(id, offer)))) {
+          accepted++;
+          await relayErrorsOnly(c.answer(answerReq(id, answer)));
+          c.delete({ callId: id });
+        }
+        assert.equal(r.sessionCount, 0);
+        assert.equal(r.ports.inUse, 0);
+      }), { numRuns: 150 });
+      // The mutations must leave enough offers valid for the answer path to be exercised too.
+      assert.ok(accepted > 30, `only ${accepted} offers were accepted`);
     } finally { r.close(); }
   });
 });
