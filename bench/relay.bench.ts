@@ -92,7 +92,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bad arguments${badRelay.length ? `; relays: ${RELAYS.join(',')}` : ''}${badMode.length ? `; modes: ${BENCH_MODES.join(',')}` : ''}; calls 1..900\n`);
     return 2;
   }
-  // Failures to raise priority (not root) are reported, not fatal.
+  // A priority the bench cannot set (not root) stops it before anything has started.
   let priority: Priority;
   try {
     priority = applyPriority(nice);
@@ -118,30 +118,30 @@ async function main(): Promise<number> {
   const relays: RelayUnderTest[] = [];
   const skipped: Record<string, string> = {};
   const cleanup: (() => void)[] = [];
-  process.once('SIGINT', () => { for (const c of cleanup) c(); process.exit(130); });
+  process.once('SIGINT', () => { for (const c of cleanup) c(); priority.restore(); process.exit(130); });
   let ngInfo: NgRelay | null = null;
-  for (const name of relayNames) {
-    if (name === 'srtpgate' || name === 'srtpgate-dgram') {
-      const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_DGRAM_PORTS;
-      const io = name === 'srtpgate-dgram' ? 'dgram' : srtpgateIo;
-      const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, workers: srtpgateWorkers, nice: priority.childNice });
-      cleanup.push(() => r.killNow());
-      relays.push(r);
-      log(`srtpgate ${r.version}, pid ${String(r.pid)}`);
-    } else {
-      const r = await startRtpengine({ portMin: RTPENGINE_PORTS.min, portMax: RTPENGINE_PORTS.max, install: !values['no-install'], nice: priority.childNice, verbose: values.verbose, log });
-      if ('skip' in r) { skipped.rtpengine = r.skip; log(`skipping rtpengine: ${r.skip}`); continue; }
-      relays.push(r);
-      ngInfo = r;
-    }
-  }
-
   const configs: ConfigResult[] = [];
   const baselines: ConfigResult[] = [];
   try {
+    for (const name of relayNames) {
+      if (name === 'srtpgate' || name === 'srtpgate-dgram') {
+        const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_DGRAM_PORTS;
+        const io = name === 'srtpgate-dgram' ? 'dgram' : srtpgateIo;
+        const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, workers: srtpgateWorkers, nice: priority.childNice });
+        cleanup.push(() => r.killNow());
+        relays.push(r);
+        log(`srtpgate ${r.version}, pid ${String(r.pid)}`);
+      } else {
+        const r = await startRtpengine({ portMin: RTPENGINE_PORTS.min, portMax: RTPENGINE_PORTS.max, install: !values['no-install'], nice: priority.childNice, verbose: values.verbose, log });
+        if ('skip' in r) { skipped.rtpengine = r.skip; log(`skipping rtpengine: ${r.skip}`); continue; }
+        relays.push(r);
+        ngInfo = r;
+      }
+    }
+
     // The generator's own latency (and, in a full run, its ceiling) on the direct path.
     for (const calls of callCounts) {
-      baselines.push(await runConfig(null, 'srtp-srtp', calls, { ...o, searchBudgetMs: Math.min(o.searchBudgetMs, 20000) }, { search: !quick, latencyRate: baselineRate }));
+      baselines.push(await runConfig(null, 'srtp-srtp', calls, { ...o, searchBudgetMs: Math.min(o.searchBudgetMs, 20000) }, { search: !quick, latencyRate: baselineRate, latencyRepeats: 3 }));
     }
     // Relays interleaved per configuration, so drifting background load hits both alike.
     for (const calls of callCounts) {
@@ -163,12 +163,13 @@ async function main(): Promise<number> {
   const load1 = os.loadavg();
   const notes = [
     `Leg A: ${LEG_A_SUITE}, 12-byte header + 160-byte payload. Leg B: ${legBSuite('srtp-srtp')} in srtp-srtp, ${legBSuite('srtp-srtp-same')} in srtp-srtp-same, plain RTP in srtp-rtp (bench/relay/README.md says why).`,
-    `max pkt/s: highest aggregate rate carried with < ${LOSS_LIMIT_PCT}% loss (rate the sender achieved; offers doubled from ${o.startRate / 1000}k, then bisected to ×${o.tolerance}; ${o.trialMs} ms trials).`,
+    `max pkt/s: highest aggregate rate carried with < ${LOSS_LIMIT_PCT}% loss (packets > 50 ms late count as lost) (rate the sender achieved; offers doubled from ${o.startRate / 1000}k, then bisected to ×${o.tolerance}; ${o.trialMs} ms trials).`,
     `limit: what ended the search — loss (the relay lost ≥ ${LOSS_LIMIT_PCT}% at the next step), generator (nothing lost, but the sender could not offer more on this machine: a lower bound for the relay), cap (${o.maxRate / 1000}k).`,
     'CPU columns at the max rate: cores = CPU seconds per second; gen = sender thread, sink = receiver thread; other = everything else on the machine.',
     `The ${os.cpus().length} cores are shared by relay, generator and sink${load0[0]! > 0.5 ? ` and by other work running at the same time (load average ${load0[0]!.toFixed(1)} at the start, ${load1[0]!.toFixed(1)} at the end)` : ''}: the relay never had a core to itself.${priority.mechanism !== 'none' ? ` The bench ran at nice ${priority.value} (${priority.mechanism}).` : ''}`,
-    `Latency at half the max rate: kernel receive timestamp minus send timestamp; +p50/+p99 subtract the direct path measured once per call count at ${baselineRate / 1000}k pkt/s.`,
+    `Latency at half the max rate: kernel receive timestamp minus send timestamp; +p50/+p99 subtract the direct path (median of 3 trials per call count at ${baselineRate / 1000}k pkt/s). Percentiles do not subtract exactly: a negative figure means "within the noise".`,
     'forged→sink: forged copies (one ciphertext bit flipped) that the relay forwarded to the sink, out of those sent during the probe.',
+    'Ratios of max pkt/s: ≥ srtpgate stopped at the generator limit (ratio is a lower bound), ≤ rtpengine did (upper bound), ~ both did (two lower bounds). Relay µs/pkt is the figure least bent by the shared cores.',
   ];
   process.stdout.write(`\n${table}\n\n${notes.map((n) => `  ${n}`).join('\n')}\n`);
   if (ngInfo?.offeredSuites.length) process.stdout.write(`  rtpengine offered toward B: ${ngInfo.offeredSuites.join(' ')}\n`);

@@ -25,6 +25,7 @@
  * (one ciphertext bit flipped). A relay that authenticates drops it; one that forwards SRTP
  * unverified delivers it, and the sink counts it as an authentication failure (or, on a
  * plain-RTP leg, as a payload with a bad magic).
+ * "late" counts packets received more than 50 ms after they were sent (warm-up included).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +62,8 @@
 /* Latency histogram: 1 us buckets up to 100 ms, then one overflow bucket. */
 #define HIST_BUCKETS 100000
 #define SOCK_BUF_BYTES (4 << 20)
+/* A packet this late is as good as lost to a jitter buffer; the driver counts it with loss. */
+#define LATE_NS 50000000LL
 #define MAGIC 0x53474231u /* "SGB1" */
 
 enum suite { SUITE_NONE = 0, SUITE_80, SUITE_32 };
@@ -82,7 +85,7 @@ struct call {
 
 /* Per-trial counters, written by the receiver thread under `lock`. */
 struct rx_stats {
-  uint64_t received, stale, auth_fail, other_fail, bad_payload, sink_overflow;
+  uint64_t received, late, stale, auth_fail, other_fail, bad_payload, sink_overflow;
   uint64_t samples;
   uint64_t max_ns;
   uint32_t hist[HIST_BUCKETS + 1];
@@ -369,9 +372,10 @@ static void handle_packet(struct call *c, uint8_t *b, int len, int64_t rx_ns, ui
   if (get32(p + 4) != trial) { rxs.stale++; return; }
   rxs.received++;
   int64_t sent_ns = (int64_t)get64(p + 16);
-  if (sent_ns < warm_mark) return;
   int64_t d = rx_ns - sent_ns;
   if (d < 0) d = 0;
+  if (d > LATE_NS) rxs.late++;
+  if (sent_ns < warm_mark) return;
   if ((uint64_t)d > rxs.max_ns) rxs.max_ns = (uint64_t)d;
   int64_t us = d / 1000;
   rxs.hist[us < HIST_BUCKETS ? us : HIST_BUCKETS]++;
@@ -532,13 +536,13 @@ static void cmd_trial(double rate, int ms, int warm_ms, int drain_ms, uint32_t f
 
   uint64_t sent = tx_job.sent;
   double loss = sent ? 100.0 * ((double)sent - (double)snap.received) / (double)sent : 0;
-  printf("{\"rate\":%.0f,\"achievedRate\":%.1f,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,\"lossPct\":%.4f,"
+  printf("{\"rate\":%.0f,\"achievedRate\":%.1f,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,\"late\":%llu,\"lossPct\":%.4f,"
          "\"p50Us\":%.1f,\"p99Us\":%.1f,\"p999Us\":%.1f,\"maxUs\":%.1f,\"samples\":%llu,"
          "\"stale\":%llu,\"authFail\":%llu,\"otherFail\":%llu,\"badPayload\":%llu,\"sinkOverflow\":%llu,"
          "\"forgedSent\":%llu,\"behind\":%llu,\"sendErrors\":%llu,"
          "\"genCpuS\":%.4f,\"sinkCpuS\":%.4f,\"procCpuS\":%.4f}\n",
          rate, tx_job.elapsed_s > 0 ? (double)sent / tx_job.elapsed_s : 0, tx_job.elapsed_s,
-         (unsigned long long)sent, (unsigned long long)snap.received, loss,
+         (unsigned long long)sent, (unsigned long long)snap.received, (unsigned long long)snap.late, loss,
          percentile_us(&snap, 0.50), percentile_us(&snap, 0.99), percentile_us(&snap, 0.999),
          snap.samples ? (double)snap.max_ns / 1000.0 : -1.0, (unsigned long long)snap.samples,
          (unsigned long long)snap.stale, (unsigned long long)snap.auth_fail, (unsigned long long)snap.other_fail,

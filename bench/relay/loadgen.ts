@@ -24,6 +24,8 @@ export interface TrialResult {
   seconds: number;
   sent: number;
   received: number;
+  /** Received more than 50 ms after sending (a relay queueing instead of dropping). */
+  late: number;
   lossPct: number;
   /** Kernel-receive minus send timestamp, after the warm-up; -1 without samples. */
   p50Us: number;

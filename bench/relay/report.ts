@@ -33,6 +33,8 @@ export interface Row {
 export interface Ratio {
   mode: BenchMode;
   calls: number;
+  /** Which side stopped at the generator's limit (its max is a lower bound), if any. */
+  generatorBound: 'srtpgate' | 'rtpengine' | 'both' | null;
   /** srtpgate / rtpengine; above 1 means srtpgate relays more. */
   maxRate: number | null;
   /** srtpgate / rtpengine; below 1 means srtpgate spends less CPU per packet. */
@@ -83,9 +85,12 @@ export function ratios(rows: readonly Row[]): Ratio[] {
   for (const s of rows.filter((r) => r.relay === 'srtpgate')) {
     const e = rows.find((r) => r.relay === 'rtpengine' && r.mode === s.mode && r.calls === s.calls);
     if (!e) continue;
+    const sg = s.limitedBy === 'generator';
+    const eg = e.limitedBy === 'generator';
     out.push({
       mode: s.mode,
       calls: s.calls,
+      generatorBound: sg && eg ? 'both' : sg ? 'srtpgate' : eg ? 'rtpengine' : null,
       maxRate: ratio(s.maxRate || null, e.maxRate || null),
       relayUsPerPacket: ratio(s.relayUsPerPacket, e.relayUsPerPacket),
       addedP50Us: ratio(s.addedP50Us, e.addedP50Us),
@@ -119,7 +124,10 @@ export function formatTable(rows: readonly Row[], rs: readonly Ratio[], baseline
       }
       const q = rs.find((x) => x.mode === mode && x.calls === calls);
       if (q) {
-        body.push(['  srtpgate/rtpengine', '', '', times(q.maxRate), '', times(q.relayUsPerPacket), '', '', '', '', '', '', '', '',
+        // A generator-bound max is a lower bound: the ratio is then one too (≥), an upper
+        // bound (≤), or two lower bounds compared (~).
+        const mark = { srtpgate: '≥', rtpengine: '≤', both: '~' } as const;
+        body.push(['  srtpgate/rtpengine', '', '', `${q.generatorBound ? mark[q.generatorBound] : ''}${times(q.maxRate)}`, '', times(q.relayUsPerPacket), '', '', '', '', '', '', '', '',
           times(q.addedP50Us), times(q.addedP99Us), '']);
       }
     }
