@@ -79,6 +79,7 @@ typedef struct {
   uv_poll_t poll;
   int polling;
   int destroyed;
+  napi_async_cleanup_hook_handle cleanup;  // see ctx_cleanup_hook; removed when the poll handle is closed
   int refs;          // the JS external + the poll handle; freed at 0
   napi_ref cb;       // strong while a socket is open, weak otherwise
   napi_ref keep[7];  // memory and the six typed arrays: their data pointers stay valid
@@ -249,7 +250,13 @@ static void ctx_unref(ctx_t* c) {
   if (--c->refs == 0) ctx_free(c);
 }
 
-static void on_poll_closed(uv_handle_t* h) { ctx_unref((ctx_t*)h->data); }
+static void on_poll_closed(uv_handle_t* h) {
+  ctx_t* c = (ctx_t*)h->data;
+  // The handle is closed: node may now finish tearing the environment down (and unload us).
+  if (c->cleanup != NULL) napi_remove_async_cleanup_hook(c->cleanup);
+  c->cleanup = NULL;
+  ctx_unref(c);
+}
 
 // The loop stays alive while a socket is open (as with dgram), and not after.
 static void polling(ctx_t* c, int on);
@@ -479,6 +486,14 @@ static void ctx_destroy(ctx_t* c) {
   napi_async_destroy(env, c->async);
 }
 
+// When a worker thread (or the process) tears its environment down with the context still
+// open, the poll handle has to be closed and its close callback run while this library is
+// still loaded: an async cleanup hook makes node wait for on_poll_closed.
+static void ctx_cleanup_hook(napi_async_cleanup_hook_handle handle, void* arg) {
+  (void)handle;  // the same as ctx->cleanup, removed in on_poll_closed
+  ctx_destroy((ctx_t*)arg);
+}
+
 static void ctx_finalize(napi_env env, void* data, void* hint) {
   (void)env; (void)hint;
   ctx_t* c = (ctx_t*)data;
@@ -563,6 +578,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_reference(env, a[0], 1, &c->keep[0]));
   for (int i = 0; i < 6; i++) CHECK(env, napi_create_reference(env, a[5 + i], 1, &c->keep[1 + i]));
   CHECK(env, napi_create_external(env, c, ctx_finalize, NULL, &ext));
+  CHECK(env, napi_add_async_cleanup_hook(env, ctx_cleanup_hook, c, &c->cleanup));
   return ext;
 }
 

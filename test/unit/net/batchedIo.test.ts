@@ -339,6 +339,34 @@ describe('BatchedIo: native batched UDP', { skip }, () => {
     assert.equal(o.slots, o.total, 'every slot back');
   });
 
+  it('a worker thread that exits or is terminated with ports open does not take the process down', () => {
+    // Regression: node closes a worker's loop (and unloads the addon) at teardown; the poll
+    // handle must be closed, and its close callback run, before that.
+    const addonPath = `${ROOT}native/build/Release/udpbatch.node`;
+    const worker = `
+      const a = require(${JSON.stringify(addonPath)});
+      const ctx = a.create(new ArrayBuffer(65536), 0, 2048, 16, 1985, new Int32Array(1), new Int32Array(8),
+        new Int32Array(8 * 9), new Int32Array(8 * 9), new Int32Array(8), new Float64Array(8), () => {});
+      const out = new Int32Array(2);
+      a.bind(ctx, 4, '127.0.0.1', 0, out);
+      a.bind(ctx, 4, '127.0.0.1', 0, out);
+      require('node:worker_threads').parentPort.postMessage(out[1]);
+      if (require('node:worker_threads').workerData === 'exit') setTimeout(() => process.exit(0), 20);
+    `;
+    const main = `
+      const { Worker } = require('node:worker_threads');
+      let exits = 0;
+      for (const how of ['exit', 'terminate']) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: how });
+        w.on('message', () => { if (how === 'terminate') w.terminate(); });
+        w.on('exit', () => { if (++exits === 2) console.log('both workers gone'); });
+      }
+    `;
+    const r = spawnSync(process.execPath, ['-e', main], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
+    assert.match(r.stdout, /both workers gone/);
+  });
+
   it('an open port keeps the process alive; closing the last one lets it exit', () => {
     const script = `
       import { CryptoCore } from ${JSON.stringify(`${ROOT}src/crypto/CryptoCore.ts`)};
