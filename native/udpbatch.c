@@ -616,6 +616,7 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "E_INTERNAL", "bind: address must be a string");
     return NULL;
   }
+  if (alen >= sizeof address - 1) return throw_errno(env, EINVAL, "bind");  // cut short: not an address
   if (!get_typed(env, a[4], napi_int32_array, &out, &out_n) || out_n < 2) return NULL;
   if ((family != 4 && family != 6) || port < 0 || port > 65535) return throw_errno(env, EINVAL, "bind");
   addr_t sa;
