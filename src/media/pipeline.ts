@@ -7,7 +7,6 @@
 import type { MediaStream } from '../session/MediaStream.ts';
 import type { DataPath } from './DataPath.ts';
 import { sameEndpoint } from '../net/types.ts';
-import { Status } from '../crypto/abi.ts';
 
 /** RFC 5761 §4: on a muxed port, RTCP packet types 192–223 in the second byte. */
 function isRtcpType(b1: number): boolean {
@@ -66,7 +65,7 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
     n = rtcp ? core.srtcpUnprotectAt(stream.inCtx, ptr, len) : core.srtpUnprotectAt(stream.inCtx, ptr, len);
     if (n < 0) {
       stats.dropStatus(n);
-      if (n === Status.AUTH_FAIL && stream.rateLimiter !== null) stream.rateLimiter.authFailed(address, dp.now, port);
+      if (stream.rateLimiter !== null) stream.rateLimiter.authFailed(address, dp.now, port);
       dp.ring.release(slot);
       return;
     }

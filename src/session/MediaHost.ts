@@ -107,7 +107,9 @@ export class MediaHost {
         sessionBucket = new Bucket(this.#rates.session, this.#rates.burstSeconds, this.dataPath.now);
         this.#sessionBuckets.set(o.sessionKey, sessionBucket);
       }
-      s.rateLimiter = new StreamAdmission(new Bucket(this.#rates.stream, this.#rates.burstSeconds, this.dataPath.now),
+      const r = this.#rates, now = this.dataPath.now;
+      const others = { pps: r.stream.pps * r.othersShare, bps: r.stream.bps * r.othersShare };
+      s.rateLimiter = new StreamAdmission(new Bucket(r.stream, r.burstSeconds, now), new Bucket(others, r.burstSeconds, now),
         sessionBucket, this.sources, (a, p) => s.isLatched(a, p));
     }
     stream = s;

@@ -24,7 +24,7 @@ export type CryptoMode = 'pending' | 'plain' | 'srtp';
 export interface PacketAdmission {
   /** False refuses the packet (counted as rateLimited). */
   take(address: string, bytes: number, now: number, port: number): boolean;
-  /** The packet from address:port failed authentication. */
+  /** The packet from address:port failed unprotect (forged, malformed or replayed). */
   authFailed(address: string, now: number, port: number): void;
 }
 

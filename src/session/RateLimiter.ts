@@ -19,7 +19,10 @@ export interface RateLimiterOptions {
   source?: Rate;
   /** Seconds of traffic a bucket may save up. Default 1. */
   burstSeconds?: number;
-  /** Authentication failures from one non-latched source within `authFailWindowMs` that ban it. Default 50. */
+  /** Share of the stream rate that sources other than the latched peer get together. Default 0.25. */
+  othersShare?: number;
+  /** Rejected packets (failed authentication, malformed, replayed) from one non-latched
+   *  source within `authFailWindowMs` that ban it. Default 50. */
   authFailThreshold?: number;
   /** Default 10000 ms. */
   authFailWindowMs?: number;
@@ -141,6 +144,7 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimiterOptions> = Object.freeze({
   session: { pps: 4000, bps: 10_000_000 },
   source: { pps: 5000, bps: 12_500_000 },
   burstSeconds: 1,
+  othersShare: 0.25,
   authFailThreshold: 50,
   authFailWindowMs: 10_000,
   banMs: 60_000,
@@ -148,28 +152,40 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimiterOptions> = Object.freeze({
   maxSources: 65536,
 });
 
-/** One stream's admission: its own bucket, its session's, and the relay's source table. */
+/**
+ * One stream's admission. The latched peer has its own bucket (and the session's); every
+ * other source shares a separate, smaller one, so a flood from anywhere else — even one
+ * below the per-source limit — cannot spend the budget the genuine peer needs.
+ */
 export class StreamAdmission implements PacketAdmission {
-  readonly #stream: Bucket;
+  readonly #latched: Bucket;
+  readonly #others: Bucket;
   readonly #session: Bucket;
   readonly #sources: SourceTable;
   readonly #isLatched: (address: string, port: number) => boolean;
 
-  constructor(stream: Bucket, session: Bucket, sources: SourceTable, isLatched: (address: string, port: number) => boolean) {
-    this.#stream = stream;
+  constructor(latched: Bucket, others: Bucket, session: Bucket, sources: SourceTable, isLatched: (address: string, port: number) => boolean) {
+    this.#latched = latched;
+    this.#others = others;
     this.#session = session;
     this.#sources = sources;
     this.#isLatched = isLatched;
   }
 
   take(address: string, bytes: number, now: number, port = 0): boolean {
-    // Source first: a flood from one address should not drain the stream's own budget.
-    if (!this.#sources.admit(address, bytes, now, this.#isLatched(address, port))) return false;
-    return this.#stream.take(bytes, now) && this.#session.take(bytes, now);
+    const latched = this.#isLatched(address, port);
+    if (!this.#sources.admit(address, bytes, now, latched)) return false;
+    if (!latched) return this.#others.take(bytes, now);
+    return this.#latched.take(bytes, now) && this.#session.take(bytes, now);
+  }
+
+  /** Any packet that failed unprotect (forged, malformed, replayed) counts towards a ban. */
+  rejected(address: string, now: number, port = 0): void {
+    this.#sources.authFailed(address, now, this.#isLatched(address, port));
   }
 
   authFailed(address: string, now: number, port = 0): void {
-    this.#sources.authFailed(address, now, this.#isLatched(address, port));
+    this.rejected(address, now, port);
   }
 }
 

@@ -45,6 +45,8 @@ export interface RelayOptions {
   rateLimits?: RateLimiterOptions | false;
   /** Worker threads carrying media; 0 keeps media in this thread. Default 0. */
   workers?: number;
+  /** Where operational warnings go (e.g. the batched backend is unavailable). Default console.warn. */
+  warn?: (msg: string) => void;
 }
 
 export interface RelayEvents {
@@ -99,6 +101,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
         rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
         onSecurity: (e) => relay?.emit('security', e),
+        ...(options.warn ? { warn: options.warn } : {}),
       });
       relay = new Relay(options, host, []);
       return relay;

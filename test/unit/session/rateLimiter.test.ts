@@ -41,11 +41,23 @@ describe('rate limiting', () => {
     assert.equal(ok, 5);
   });
 
+  it('non-latched sources cannot spend the latched peer\'s budget', () => {
+    const sources = new SourceTable(RATE_LIMIT_DEFAULTS);
+    const adm = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), new Bucket({ pps: 3, bps: 0 }, 1, 0),
+      new Bucket({ pps: 100, bps: 0 }, 1, 0), sources, (a) => a === '1.1.1.1');
+    let attacker = 0, peer = 0;
+    for (let i = 0; i < 50; i++) if (adm.take('6.6.6.6', 10, 0, 1)) attacker++;
+    for (let i = 0; i < 50; i++) if (adm.take('1.1.1.1', 10, 0, 1)) peer++;
+    assert.equal(attacker, 3);
+    assert.equal(peer, 10);
+  });
+
   it('stream admission applies source, stream and session buckets', () => {
     const sources = new SourceTable(RATE_LIMIT_DEFAULTS);
     const session = new Bucket({ pps: 15, bps: 0 }, 1, 0);
-    const a = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), session, sources, () => false);
-    const b = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), session, sources, () => false);
+    const none = new Bucket({ pps: 1, bps: 0 }, 1, 0);
+    const a = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), none, session, sources, () => true);
+    const b = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), none, session, sources, () => true);
     let okA = 0, okB = 0;
     for (let i = 0; i < 20; i++) if (a.take('1.1.1.1', 10, 0, 1)) okA++;
     for (let i = 0; i < 20; i++) if (b.take('1.1.1.2', 10, 0, 1)) okB++;
