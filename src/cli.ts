@@ -77,6 +77,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     strictSource: config.media.strictSource,
     workers: config.media.workers,
     io: config.media.io,
+    warn: (m) => log.warn(m),
   });
   let ng: ControlServer | null = null;
   let http: HttpApi | null = null;

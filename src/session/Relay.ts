@@ -61,7 +61,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly ports: PortAllocator;
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
-  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits'>>;
+  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn'>>;
   readonly #host: MediaHost | null;
   readonly #workers: WorkerHost[];
   readonly #sessions = new Map<string, Session>();
