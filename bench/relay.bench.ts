@@ -6,7 +6,8 @@
 //   node --import tsx bench/relay.bench.ts [--quick] [--relays srtpgate,rtpengine]
 //     [--modes srtp-srtp,srtp-rtp,srtp-srtp-same] [--calls 1,100] [--no-install]
 //     [--srtpgate-io auto|dgram|native] [--srtpgate-workers 0] [--baseline-rate 20000] [--nice=N] [--verbose]
-// --relays also takes srtpgate-dgram: a second srtpgate on node:dgram beside the default one.
+// --relays also takes srtpgate-dgram (a second srtpgate on node:dgram) and srtpgate-w2 (one
+// with 2 media worker threads, as many as rtpengine runs by default on 2 cores).
 // --nice gives relays and generator alike a priority (negative: root) to hold their own
 // against other work on a shared machine (bench/relay/nice.ts); the results record it.
 // Both relays, the generator and the sink share the machine's cores (and, here, with other
@@ -25,8 +26,9 @@ import { applyPriority, type Priority } from './relay/nice.ts';
 import { BENCH_MODES, isBenchMode, legBSuite, LEG_A_SUITE, type RelayUnderTest } from './relay/types.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
-// srtpgate-dgram: a second srtpgate forced onto node:dgram, to see what batched I/O buys.
-const RELAYS = ['srtpgate', 'rtpengine', 'srtpgate-dgram'] as const;
+// Variants beside the default srtpgate: srtpgate-dgram forced onto node:dgram (what batched
+// I/O buys), srtpgate-w2 with 2 media worker threads (rtpengine's thread count here).
+const RELAYS = ['srtpgate', 'rtpengine', 'srtpgate-dgram', 'srtpgate-w2'] as const;
 const DEFAULT_RELAYS = ['srtpgate', 'rtpengine'];
 type RelayName = (typeof RELAYS)[number];
 const isRelayName = (s: string): s is RelayName => (RELAYS as readonly string[]).includes(s);
@@ -34,7 +36,7 @@ const isRelayName = (s: string): s is RelayName => (RELAYS as readonly string[])
 // Port ranges below Linux's ephemeral range (32768+), where the generator's sockets live,
 // and apart from srtpgate's default (30000-40000) that tests running beside us may use.
 const SRTPGATE_PORTS = { min: 24000, max: 25999 };
-const SRTPGATE_DGRAM_PORTS = { min: 28000, max: 29999 };
+const SRTPGATE_VARIANT_PORTS = { 'srtpgate-dgram': { min: 28000, max: 29999 }, 'srtpgate-w2': { min: 20000, max: 21999 } } as const;
 const RTPENGINE_PORTS = { min: 26000, max: 27999 };
 
 const log = (line: string): void => { process.stderr.write(`[bench:relay ${new Date().toISOString().slice(11, 19)}] ${line}\n`); };
@@ -124,10 +126,11 @@ async function main(): Promise<number> {
   const baselines: ConfigResult[] = [];
   try {
     for (const name of relayNames) {
-      if (name === 'srtpgate' || name === 'srtpgate-dgram') {
-        const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_DGRAM_PORTS;
+      if (name === 'srtpgate' || name === 'srtpgate-dgram' || name === 'srtpgate-w2') {
+        const ports = name === 'srtpgate' ? SRTPGATE_PORTS : SRTPGATE_VARIANT_PORTS[name];
         const io = name === 'srtpgate-dgram' ? 'dgram' : srtpgateIo;
-        const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, workers: srtpgateWorkers, nice: priority.childNice });
+        const workers = name === 'srtpgate-w2' ? 2 : srtpgateWorkers;
+        const r = await SrtpgateRelay.start({ name, portMin: ports.min, portMax: ports.max, io, workers, nice: priority.childNice });
         cleanup.push(() => r.killNow());
         relays.push(r);
         log(`srtpgate ${r.version}, pid ${String(r.pid)}`);

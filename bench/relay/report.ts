@@ -31,6 +31,8 @@ export interface Row {
 }
 
 export interface Ratio {
+  /** The srtpgate variant compared with rtpengine. */
+  relay: string;
   mode: BenchMode;
   calls: number;
   /** Which side stopped at the generator's limit (its max is a lower bound), if any. */
@@ -82,12 +84,13 @@ function ratio(a: number | null, b: number | null): number | null {
 
 export function ratios(rows: readonly Row[]): Ratio[] {
   const out: Ratio[] = [];
-  for (const s of rows.filter((r) => r.relay === 'srtpgate')) {
+  for (const s of rows.filter((r) => r.relay.startsWith('srtpgate'))) {
     const e = rows.find((r) => r.relay === 'rtpengine' && r.mode === s.mode && r.calls === s.calls);
     if (!e) continue;
     const sg = s.limitedBy === 'generator';
     const eg = e.limitedBy === 'generator';
     out.push({
+      relay: s.relay,
       mode: s.mode,
       calls: s.calls,
       generatorBound: sg && eg ? 'both' : sg ? 'srtpgate' : eg ? 'rtpengine' : null,
@@ -122,12 +125,11 @@ export function formatTable(rows: readonly Row[], rs: readonly Ratio[], baseline
           r.forgedSent === null ? '-' : `${r.forgedDelivered ?? '-'}/${r.forgedSent}`,
         ]);
       }
-      const q = rs.find((x) => x.mode === mode && x.calls === calls);
-      if (q) {
+      for (const q of rs.filter((x) => x.mode === mode && x.calls === calls)) {
         // A generator-bound max is a lower bound: the ratio is then one too (≥), an upper
         // bound (≤), or two lower bounds compared (~).
         const mark = { srtpgate: '≥', rtpengine: '≤', both: '~' } as const;
-        body.push(['  srtpgate/rtpengine', '', '', `${q.generatorBound ? mark[q.generatorBound] : ''}${times(q.maxRate)}`, '', times(q.relayUsPerPacket), '', '', '', '', '', '', '', '',
+        body.push([`  ${q.relay}/rtpengine`, '', '', `${q.generatorBound ? mark[q.generatorBound] : ''}${times(q.maxRate)}`, '', times(q.relayUsPerPacket), '', '', '', '', '', '', '', '',
           times(q.addedP50Us), times(q.addedP99Us), '']);
       }
     }
