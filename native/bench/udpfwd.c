@@ -2,7 +2,7 @@
 // compared with): recvmmsg up to 64 datagrams, sendmmsg them to the sink, blocking, one thread.
 //
 // Binds 127.0.0.1 (ephemeral), prints "port <n>", reads the sink port from stdin, forwards
-// until stdin closes, then prints "forwarded <n> cpu_us <user+system>".
+// until stdin closes, then prints "forwarded <n> cpu_us <user+system> user_us <user>".
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -62,6 +62,7 @@ int main(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   long cpu = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
-  printf("forwarded %ld cpu_us %ld\n", forwarded, cpu);
+  long user = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
+  printf("forwarded %ld cpu_us %ld user_us %ld\n", forwarded, cpu, user);
   return 0;
 }

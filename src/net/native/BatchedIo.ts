@@ -88,6 +88,7 @@ export class BatchedIo {
   readonly #addon: UdpBatchAddon;
   readonly #ctx: UdpBatchContext;
   readonly #memory: ArrayBuffer;
+  readonly #ringPtr: number;
   readonly #target: BatchedIoTarget;
   readonly #ctl = new Int32Array(1);
   readonly #stash: Int32Array;
@@ -129,6 +130,7 @@ export class BatchedIo {
     this.#addon = addon;
     this.#target = target;
     this.#memory = first.buffer;
+    this.#ringPtr = core.slotPtr(0);
     this.batch = batch;
     this.#stash = new Int32Array(batch);
     this.#rx = new Int32Array(batch * RX_STRIDE);
@@ -220,8 +222,12 @@ export class BatchedIo {
     if (this.#txCount === this.#txCap) return this.#reject(done, ENOBUFS);
     let offset: number;
     let copySlot = -1;
-    if (buf.buffer === this.#memory) {
-      offset = buf.byteOffset; // a ring slot (the relay's case): sent in place
+    // A ring slot's own view (the relay's case) is recognised by arithmetic and identity;
+    // reading `buf.buffer` costs a runtime call, so it is only the fallback.
+    const core = this.#target.core;
+    const k = (buf.byteOffset - this.#ringPtr) / core.slotBytes;
+    if (((k >>> 0) === k && k < core.ringSlots && core.slots[k] === buf) || buf.buffer === this.#memory) {
+      offset = buf.byteOffset; // in WASM memory: sent in place
     } else {
       // Any other buffer is copied into a slot, so the queue only ever points into memory
       // the addon knows and the caller may reuse its buffer at once.
