@@ -11,6 +11,7 @@ import { handleDatagram, handlePacket } from '../media/pipeline.ts';
 import { MediaStream } from './MediaStream.ts';
 import { RelayError } from '../errors.ts';
 import { Bucket, RATE_LIMIT_DEFAULTS, SourceTable, StreamAdmission, type RateLimiterOptions, type SecurityEvent } from './RateLimiter.ts';
+import type { DtlsIdentity } from './StreamDtls.ts';
 
 export type RelayIo = 'auto' | 'dgram' | 'native';
 
@@ -22,6 +23,8 @@ export interface MediaHostOptions {
   onSecurity?: (e: SecurityEvent) => void;
   /** Where to say that the batched backend is unavailable (once). Default console.warn. */
   warn?: (msg: string) => void;
+  /** Certificate and cookie secret for streams that terminate DTLS-SRTP. Default none: startDtls() is refused. */
+  dtls?: DtlsIdentity;
 }
 
 export interface BindOptions {
@@ -66,6 +69,7 @@ export class MediaHost {
   readonly #rates: Required<RateLimiterOptions> | null;
   readonly #sessionBuckets = new WeakMap<object, Bucket>();
   readonly #socketBufferBytes: number;
+  readonly #dtls: DtlsIdentity | null;
 
   private constructor(core: CryptoCore, o: MediaHostOptions) {
     this.core = core;
@@ -74,6 +78,7 @@ export class MediaHost {
     this.#rates = o.rateLimits === false ? null : { ...RATE_LIMIT_DEFAULTS, ...o.rateLimits };
     this.sources = this.#rates ? new SourceTable(this.#rates, o.onSecurity ?? (() => {})) : null;
     this.#socketBufferBytes = o.socketBufferBytes ?? 1 << 20;
+    this.#dtls = o.dtls ?? null;
   }
 
   static async create(o: MediaHostOptions = {}): Promise<MediaHost> {
@@ -100,7 +105,7 @@ export class MediaHost {
     }
     rtp.setBufferSizes(this.#socketBufferBytes);
     rtcp.setBufferSizes(this.#socketBufferBytes);
-    const s = new MediaStream(this.core, o.index, rtp, rtcp, { rtcpMux: o.rtcpMux, strictSource: o.strictSource });
+    const s = new MediaStream(this.core, o.index, rtp, rtcp, { rtcpMux: o.rtcpMux, strictSource: o.strictSource, dtls: this.#dtls });
     if (this.#rates && this.sources) {
       let sessionBucket = this.#sessionBuckets.get(o.sessionKey);
       if (!sessionBucket) {
@@ -110,7 +115,7 @@ export class MediaHost {
       const r = this.#rates, now = this.dataPath.now;
       const others = { pps: r.stream.pps * r.othersShare, bps: r.stream.bps * r.othersShare };
       s.rateLimiter = new StreamAdmission(new Bucket(r.stream, r.burstSeconds, now), new Bucket(others, r.burstSeconds, now),
-        sessionBucket, this.sources, (a, p) => s.isLatched(a, p));
+        sessionBucket, this.sources, (a, p) => s.isLatched(a, p), (a) => s.isExpected(a));
     }
     stream = s;
     return s;

@@ -8,6 +8,11 @@ import type { CryptoCore } from '../crypto/CryptoCore.ts';
 import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
+import type { DtlsErrorCode } from '../keying/dtls/index.ts';
+import {
+  StreamDtls, newDtlsCounters, usableFingerprints,
+  type DtlsCounters, type DtlsIdentity, type DtlsStreamState, type StartDtlsOptions,
+} from './StreamDtls.ts';
 
 /** Keys for one direction of a stream; `null` means plain RTP in that direction. */
 export interface StreamCrypto {
@@ -31,6 +36,10 @@ export interface PacketAdmission {
 export interface MediaStreamEvents {
   /** The stream learned (or moved) its peer address from an authenticated packet. */
   latch: [{ rtcp: boolean; endpoint: Endpoint }];
+  /** DTLS-SRTP completed and both contexts are installed (never carries key material). */
+  dtlsconnected: [{ suite: SuiteName }];
+  /** The DTLS-SRTP handshake failed; the stream stays without keys and carries no media. */
+  dtlserror: [{ code: DtlsErrorCode; message: string }];
   '@close': [];
 }
 
@@ -57,14 +66,19 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   remoteRtcp: Endpoint | null = null;
   latchedRtp: Endpoint | null = null;
   latchedRtcp: Endpoint | null = null;
+  /** The DTLS-SRTP glue once startDtls() ran; the pipeline hands it DTLS datagrams. */
+  streamDtls: StreamDtls | null = null;
+  readonly dtlsStats: DtlsCounters = newDtlsCounters();
 
   readonly #core: CryptoCore;
+  readonly #dtlsIdentity: DtlsIdentity | null;
   #closed = false;
 
   constructor(core: CryptoCore, index: number, rtpPort: MediaPort, rtcpPort: MediaPort | null,
-    options: { rtcpMux: boolean; strictSource: boolean }) {
+    options: { rtcpMux: boolean; strictSource: boolean; dtls?: DtlsIdentity | null }) {
     super();
     this.#core = core;
+    this.#dtlsIdentity = options.dtls ?? null;
     this.index = index;
     this.rtpPort = rtpPort;
     this.rtcpPort = rtcpPort;
@@ -73,6 +87,56 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   }
 
   get closed(): boolean { return this.#closed; }
+
+  get dtls(): DtlsStreamState { return this.streamDtls?.state ?? 'none'; }
+
+  /**
+   * Starts DTLS-SRTP on this stream's RTP port. The stream's crypto goes back to 'pending'
+   * (no media) until the handshake completes against the expected fingerprint. Allowed when
+   * DTLS is not running ('none' or 'failed'). Throws E_BAD_SDP when fingerprints were given
+   * but none is usable.
+   */
+  startDtls(o: StartDtlsOptions): void {
+    this.#check();
+    const identity = this.#dtlsIdentity;
+    if (identity === null) throw new RelayError('E_INVALID_STATE', 'this media host has no DTLS certificate', { index: this.index });
+    const state = this.dtls;
+    if (state === 'handshaking' || state === 'connected') throw new RelayError('E_INVALID_STATE', 'DTLS is already running on the stream', { index: this.index, state });
+    usableFingerprints(o.remoteFingerprints); // validate before anything changes
+    // Keys installed earlier (SDES before a re-INVITE, say) must not carry media while the
+    // new handshake runs: only keys from a verified handshake may.
+    this.#resetCrypto();
+    this.streamDtls?.close();
+    this.streamDtls?.removeAllListeners();
+    const d = new StreamDtls(this, identity, this.dtlsStats, o);
+    d.on('connected', (e) => this.emit('dtlsconnected', e));
+    d.on('error', (e) => this.emit('dtlserror', e));
+    this.streamDtls = d;
+  }
+
+  /** The expected a=fingerprint values, when they were not known (or changed) at startDtls(). */
+  setRemoteFingerprints(fingerprints: readonly string[]): void {
+    this.#check();
+    const d = this.streamDtls;
+    if (d === null) throw new RelayError('E_INVALID_STATE', 'DTLS was not started on the stream', { index: this.index });
+    d.setRemoteFingerprints(fingerprints);
+  }
+
+  /** @internal DTLS-SRTP keys: both directions or, when either context fails, neither. */
+  installDtlsKeys(inbound: StreamCrypto, outbound: StreamCrypto): void {
+    this.#check();
+    const i = this.#context(inbound, 'inbound');
+    let o: { ctx: number; suite: CryptoSuite | null };
+    try {
+      o = this.#context(outbound, 'outbound');
+    } catch (e) {
+      this.#core.destroyContext(i.ctx);
+      throw e;
+    }
+    this.#resetCrypto();
+    this.inCtx = i.ctx; this.inSuite = i.suite; this.inMode = 'srtp';
+    this.outCtx = o.ctx; this.outSuite = o.suite; this.outMode = 'srtp';
+  }
 
   /** Keys the far end of this leg sends with (we unprotect with them); null for plain RTP. */
   setInboundCrypto(c: StreamCrypto | null): void {
@@ -118,6 +182,11 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     return (r !== null && r.port === port && r.address === address) || (c !== null && c.port === port && c.address === address);
   }
 
+  /** True when address is where signalling says this stream's peer is. */
+  isExpected(address: string): boolean {
+    return this.remoteRtp?.address === address || this.remoteRtcp?.address === address;
+  }
+
   /** Called by the pipeline only after the packet authenticated (or on a plain leg). */
   latch(rtcp: boolean, address: string, port: number): void {
     const endpoint = { address, port };
@@ -130,6 +199,8 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Before the sockets go: close_notify leaves through the RTP port.
+    this.streamDtls?.close();
     this.rtpPort.close();
     this.rtcpPort?.close();
     if (this.inCtx >= 0) this.#core.destroyContext(this.inCtx);
@@ -149,6 +220,15 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     const window = Math.min(c.replayWindow ?? 1024, this.#core.maxReplayWindow);
     const ctx = this.#core.createContext({ suite, direction, masterKey: c.masterKey, masterSalt: c.masterSalt, replayWindow: window });
     return { ctx, suite };
+  }
+
+  /** Back to 'pending' in both directions, contexts destroyed (keys zeroed). */
+  #resetCrypto(): void {
+    if (this.inCtx >= 0) this.#core.destroyContext(this.inCtx);
+    if (this.outCtx >= 0) this.#core.destroyContext(this.outCtx);
+    this.inCtx = this.outCtx = -1;
+    this.inSuite = this.outSuite = null;
+    this.inMode = this.outMode = 'pending';
   }
 
   #check(): void {

@@ -163,25 +163,33 @@ export class StreamAdmission implements PacketAdmission {
   readonly #session: Bucket;
   readonly #sources: SourceTable;
   readonly #isLatched: (address: string, port: number) => boolean;
+  readonly #isExpected: (address: string) => boolean;
 
-  constructor(latched: Bucket, others: Bucket, session: Bucket, sources: SourceTable, isLatched: (address: string, port: number) => boolean) {
+  /**
+   * isLatched: address:port is the stream's latched peer (its own bucket).
+   * isExpected: address is where signalling says the peer is; such a source is never banned,
+   * or anyone spoofing it with forged packets could lock the genuine peer out of new calls.
+   */
+  constructor(latched: Bucket, others: Bucket, session: Bucket, sources: SourceTable,
+    isLatched: (address: string, port: number) => boolean, isExpected: (address: string) => boolean = () => false) {
     this.#latched = latched;
     this.#others = others;
     this.#session = session;
     this.#sources = sources;
     this.#isLatched = isLatched;
+    this.#isExpected = isExpected;
   }
 
   take(address: string, bytes: number, now: number, port = 0): boolean {
     const latched = this.#isLatched(address, port);
-    if (!this.#sources.admit(address, bytes, now, latched)) return false;
+    if (!this.#sources.admit(address, bytes, now, latched || this.#isExpected(address))) return false;
     if (!latched) return this.#others.take(bytes, now);
     return this.#latched.take(bytes, now) && this.#session.take(bytes, now);
   }
 
   /** Any packet that failed unprotect (forged, malformed, replayed) counts towards a ban. */
   rejected(address: string, now: number, port = 0): void {
-    this.#sources.authFailed(address, now, this.#isLatched(address, port));
+    this.#sources.authFailed(address, now, this.#isLatched(address, port) || this.#isExpected(address));
   }
 
   authFailed(address: string, now: number, port = 0): void {

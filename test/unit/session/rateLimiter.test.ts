@@ -41,6 +41,16 @@ describe('rate limiting', () => {
     assert.equal(ok, 5);
   });
 
+  it('a source at the signalled address is never banned (spoofing it must not lock the peer out)', () => {
+    const sources = new SourceTable({ ...RATE_LIMIT_DEFAULTS, authFailThreshold: 3 });
+    const adm = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), new Bucket({ pps: 10, bps: 0 }, 1, 0),
+      new Bucket({ pps: 100, bps: 0 }, 1, 0), sources, () => false, (a) => a === '192.0.2.10');
+    for (let i = 0; i < 10; i++) { adm.rejected('192.0.2.10', 0, 5000); adm.rejected('198.51.100.7', 0, 5000); }
+    assert.equal(sources.isBanned('192.0.2.10', 1), false);
+    assert.equal(sources.isBanned('198.51.100.7', 1), true);
+    assert.equal(adm.take('192.0.2.10', 10, 1, 6000), true);
+  });
+
   it('non-latched sources cannot spend the latched peer\'s budget', () => {
     const sources = new SourceTable(RATE_LIMIT_DEFAULTS);
     const adm = new StreamAdmission(new Bucket({ pps: 10, bps: 0 }, 1, 0), new Bucket({ pps: 3, bps: 0 }, 1, 0),
