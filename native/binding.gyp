@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "udpbatch",
-      "sources": ["udpbatch.c"],
+      "sources": ["udpbatch.c", "mmsg.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [

@@ -17,110 +17,11 @@
 // Threads: none. One epoll fd per context holds every socket (level-triggered); libuv polls
 // that one fd with a uv_poll_t, so readiness wakes JS on the main loop like any other handle.
 // Nothing here blocks: sockets are non-blocking and every syscall passes MSG_DONTWAIT.
+// This file is the N-API glue, the poll handle and the lifecycle; the recvmmsg/sendmmsg
+// engine is mmsg.c, the shared layout udpbatch.h.
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <uv.h>
-
-#include <errno.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-// Keep in step with src/net/native/addon.ts (checked at load through `abiVersion`).
-#define ABI_VERSION 1
-#define RX_STRIDE 9   // [id, slot, len, port, scope, a0, a1, a2, a3]
-#define TX_STRIDE 9   // [id, offset, len, port, scope, a0, a1, a2, a3]
-#define TX_DEFERRED (-1)
-#define FLAG_WRITABLE 1
-#define FLAG_DETACHED 2
-#define CTL_STASH 0   // ctl[0]: how many entries of `stash` hold free slots (a stack)
-#define ST_WAKEUPS 0
-#define ST_RX_PACKETS 1
-#define ST_RX_SYSCALLS 2
-#define ST_RX_ERRORS 3
-#define ST_TX_PACKETS 4
-#define ST_TX_SYSCALLS 5
-#define ST_TX_EAGAIN 6
-#define ST_TX_ERRORS 7
-#define ST_COUNT 8
-// Socket ids are (generation << INDEX_BITS) | table index, so an id that outlives its
-// socket (a queued send, a packet in the batch being handled) never reaches a new socket
-// that reuses the index.
-#define INDEX_BITS 20
-#define INDEX_MASK ((1u << INDEX_BITS) - 1u)
-#define GEN_MASK 0x7ffu
-#define MAX_BATCH 1024  // UIO_MAXIOV: the most sendmmsg/recvmmsg take in one call
-#define EPOLL_EVENTS 64
-
-typedef struct {
-  int fd;
-  int32_t id;
-  int family;       // AF_INET or AF_INET6
-  int blocked;      // a send hit EAGAIN: entries wait for EPOLLOUT
-  uint32_t flush_gen;
-  int head, tail;   // this flush's entries for this socket, linked through ctx->tx_next
-} sock_t;
-
-typedef union {
-  struct sockaddr sa;
-  struct sockaddr_in in4;
-  struct sockaddr_in6 in6;
-} addr_t;
-
-typedef struct {
-  napi_env env;
-  int epfd;
-  uv_poll_t poll;
-  int polling;
-  int destroyed;
-  napi_async_cleanup_hook_handle cleanup;  // see ctx_cleanup_hook; removed when the poll handle is closed
-  int refs;          // the JS external + the poll handle; freed at 0
-  napi_ref cb;       // strong while a socket is open, weak otherwise
-  napi_ref keep[7];  // memory and the six typed arrays: their data pointers stay valid
-  napi_ref resource;
-  napi_async_context async;
-
-  uint8_t* mem;
-  size_t mem_len;
-  size_t ring_ptr, slot_bytes;
-  int ring_slots;
-  int max_recv;
-  int32_t* ctl;
-  int32_t* stash;
-  int stash_cap;
-  int32_t* rx;
-  int rx_cap;
-  int32_t* tx;
-  int32_t* tx_status;
-  int tx_cap;
-  double* stats;
-
-  sock_t** socks;
-  uint16_t* gens;
-  uint32_t socks_cap;
-  uint32_t* free_idx;
-  uint32_t free_top;
-  uint32_t next_idx;
-  int open;
-
-  struct mmsghdr* rx_msgs;
-  struct iovec* rx_iov;
-  addr_t* rx_addr;
-  struct mmsghdr* tx_msgs;
-  struct iovec* tx_iov;
-  addr_t* tx_addr;
-  int* tx_next;
-  int* tx_idx;
-  sock_t** tx_order;
-  uint32_t flush_gen;
-  uint8_t* scratch;  // where datagrams go when no slot is free: received, counted, dropped
-} ctx_t;
+#include "udpbatch.h"
+#include <stdio.h>
 
 // ------------------------------------------------------------------ helpers
 
@@ -149,12 +50,6 @@ static napi_value undefined(napi_env env) {
   return u;
 }
 
-static sock_t* lookup(ctx_t* c, int32_t id) {
-  uint32_t idx = (uint32_t)id & INDEX_MASK;
-  if (id <= 0 || idx >= c->socks_cap) return NULL;
-  sock_t* s = c->socks[idx];
-  return s != NULL && s->id == id ? s : NULL;
-}
 
 static int get_ctx(napi_env env, napi_value v, ctx_t** out) {
   void* p = NULL;
@@ -191,51 +86,6 @@ static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void
   return 1;
 }
 
-// Source address of a received datagram into its meta row (host-order words).
-static void put_addr(int32_t* row, const addr_t* a) {
-  if (a->sa.sa_family == AF_INET) {
-    row[3] = ntohs(a->in4.sin_port);
-    row[4] = 0;
-    row[5] = (int32_t)ntohl(a->in4.sin_addr.s_addr);
-    row[6] = row[7] = row[8] = 0;
-  } else {
-    const uint8_t* b = a->in6.sin6_addr.s6_addr;
-    row[3] = ntohs(a->in6.sin6_port);
-    row[4] = (int32_t)a->in6.sin6_scope_id;
-    for (int w = 0; w < 4; w++) {
-      row[5 + w] = (int32_t)(((uint32_t)b[4 * w] << 24) | ((uint32_t)b[4 * w + 1] << 16) |
-                             ((uint32_t)b[4 * w + 2] << 8) | (uint32_t)b[4 * w + 3]);
-    }
-  }
-}
-
-// Destination of a queued send from its tx row, in the socket's own family.
-static socklen_t get_addr(const int32_t* row, int family, addr_t* a) {
-  memset(a, 0, sizeof *a);
-  if (family == AF_INET) {
-    a->in4.sin_family = AF_INET;
-    a->in4.sin_port = htons((uint16_t)row[3]);
-    a->in4.sin_addr.s_addr = htonl((uint32_t)row[5]);
-    return sizeof a->in4;
-  }
-  a->in6.sin6_family = AF_INET6;
-  a->in6.sin6_port = htons((uint16_t)row[3]);
-  a->in6.sin6_scope_id = (uint32_t)row[4];
-  uint8_t* b = a->in6.sin6_addr.s6_addr;
-  for (int w = 0; w < 4; w++) {
-    uint32_t x = (uint32_t)row[5 + w];
-    b[4 * w] = (uint8_t)(x >> 24);
-    b[4 * w + 1] = (uint8_t)(x >> 16);
-    b[4 * w + 2] = (uint8_t)(x >> 8);
-    b[4 * w + 3] = (uint8_t)x;
-  }
-  return sizeof a->in6;
-}
-
-static void epoll_set(ctx_t* c, sock_t* s, uint32_t events) {
-  struct epoll_event ev = { .events = events, .data = { .u32 = (uint32_t)s->id } };
-  epoll_ctl(c->epfd, EPOLL_CTL_MOD, s->fd, &ev);
-}
 
 static void ctx_free(ctx_t* c) {
   free(c->socks); free(c->gens); free(c->free_idx);
@@ -261,61 +111,6 @@ static void on_poll_closed(uv_handle_t* h) {
 // The loop stays alive while a socket is open (as with dgram), and not after.
 static void polling(ctx_t* c, int on);
 
-// ------------------------------------------------------------------ receive
-
-// recvmmsg from one socket into rows [base, base + n) of the batch; returns n.
-static int rx_socket(ctx_t* c, sock_t* s, int base) {
-  int room = c->rx_cap - base;
-  int avail = c->ctl[CTL_STASH];
-  if (avail < 0 || avail > c->stash_cap) avail = 0;
-  // With no free slot the datagrams are still read (into scratch) so the socket does not
-  // stay readable forever, and JS counts each as a backlog drop for its stream.
-  int k = avail > 0 && avail < room ? avail : room;
-  for (int j = 0; j < k; j++) {
-    uint8_t* dst = c->scratch;
-    if (avail > 0) {
-      int32_t slot = c->stash[avail - 1 - j];
-      if (slot >= 0 && slot < c->ring_slots) dst = c->mem + c->ring_ptr + (size_t)slot * c->slot_bytes;
-    }
-    c->rx_iov[j].iov_base = dst;
-    c->rx_iov[j].iov_len = (size_t)c->max_recv;
-    struct msghdr* h = &c->rx_msgs[j].msg_hdr;
-    h->msg_name = &c->rx_addr[j];
-    h->msg_namelen = sizeof(addr_t);
-    h->msg_iov = &c->rx_iov[j];
-    h->msg_iovlen = 1;
-    h->msg_control = NULL;
-    h->msg_controllen = 0;
-    h->msg_flags = 0;
-  }
-  int r;
-  do r = recvmmsg(s->fd, c->rx_msgs, (unsigned)k, MSG_DONTWAIT, NULL); while (r < 0 && errno == EINTR);
-  c->stats[ST_RX_SYSCALLS]++;
-  if (r <= 0) {
-    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      // A queued ICMP error (ECONNREFUSED...) or worse: read SO_ERROR so it is cleared and
-      // level-triggered epoll does not spin on it.
-      int e = 0;
-      socklen_t el = sizeof e;
-      getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el);
-      c->stats[ST_RX_ERRORS]++;
-    }
-    return 0;
-  }
-  for (int j = 0; j < r; j++) {
-    int32_t* row = c->rx + (size_t)(base + j) * RX_STRIDE;
-    int32_t slot = -1;
-    if (avail > 0 && c->rx_iov[j].iov_base != c->scratch) slot = c->stash[avail - 1 - j];
-    row[0] = s->id;
-    row[1] = slot;
-    // A datagram larger than the buffer comes back cut: report a length JS refuses.
-    row[2] = (c->rx_msgs[j].msg_hdr.msg_flags & MSG_TRUNC) ? c->max_recv + 1 : (int32_t)c->rx_msgs[j].msg_len;
-    put_addr(row, &c->rx_addr[j]);
-  }
-  if (avail > 0) c->ctl[CTL_STASH] = avail - r;
-  c->stats[ST_RX_PACKETS] += r;
-  return r;
-}
 
 static void call_js(ctx_t* c, int count, int flags) {
   napi_env env = c->env;
@@ -362,16 +157,16 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   do n = epoll_wait(c->epfd, ev, EPOLL_EVENTS, 0); while (n < 0 && errno == EINTR);
   int count = 0, flags = 0;
   for (int i = 0; i < n; i++) {
-    sock_t* s = lookup(c, (int32_t)ev[i].data.u32);
+    sock_t* s = ub_lookup(c, (int32_t)ev[i].data.u32);
     if (s == NULL) continue;
     if ((ev[i].events & EPOLLOUT) && s->blocked) {
       s->blocked = 0;
-      epoll_set(c, s, EPOLLIN);
+      ub_epoll_set(c, s, EPOLLIN);
       flags |= FLAG_WRITABLE;
     }
     // Sockets past a full batch stay ready (level-triggered) and are read on the next
     // wakeup, after libuv has served timers and other handles.
-    if ((ev[i].events & (EPOLLIN | EPOLLERR)) && count < c->rx_cap) count += rx_socket(c, s, count);
+    if ((ev[i].events & (EPOLLIN | EPOLLERR)) && count < c->rx_cap) count += ub_rx_socket(c, s, count);
   }
   if (count > 0 || flags != 0) call_js(c, count, flags);
   napi_close_handle_scope(c->env, scope);
@@ -390,78 +185,6 @@ static void polling(ctx_t* c, int on) {
     uint32_t r;
     napi_reference_unref(c->env, c->cb, &r);
   }
-}
-
-// ------------------------------------------------------------------ send
-
-// Sends tx rows [0, n): one sendmmsg per socket (rows grouped by socket, each socket's rows
-// in queue order). txStatus[i] = 0 sent, errno refused (dropped), TX_DEFERRED for EAGAIN
-// (kept for EPOLLOUT). Returns how many were deferred.
-static int flush_rows(ctx_t* c, int n) {
-  uint32_t gen = ++c->flush_gen;
-  int sockets = 0, deferred = 0;
-  for (int i = 0; i < n; i++) {
-    const int32_t* row = c->tx + (size_t)i * TX_STRIDE;
-    sock_t* s = lookup(c, row[0]);
-    uint32_t off = (uint32_t)row[1];
-    int32_t len = row[2];
-    c->tx_next[i] = -1;
-    if (s == NULL) { c->tx_status[i] = EBADF; continue; }
-    if (len < 0 || (size_t)off + (size_t)len > c->mem_len) { c->tx_status[i] = EINVAL; continue; }
-    if (s->blocked) { c->tx_status[i] = TX_DEFERRED; deferred++; continue; }
-    if (s->flush_gen != gen) {
-      s->flush_gen = gen;
-      s->head = s->tail = i;
-      c->tx_order[sockets++] = s;
-    } else {
-      c->tx_next[s->tail] = i;
-      s->tail = i;
-    }
-  }
-  for (int k = 0; k < sockets; k++) {
-    sock_t* s = c->tx_order[k];
-    int m = 0;
-    for (int i = s->head; i >= 0; i = c->tx_next[i], m++) {
-      const int32_t* row = c->tx + (size_t)i * TX_STRIDE;
-      c->tx_idx[m] = i;
-      c->tx_iov[m].iov_base = c->mem + (uint32_t)row[1];
-      c->tx_iov[m].iov_len = (size_t)row[2];
-      struct msghdr* h = &c->tx_msgs[m].msg_hdr;
-      h->msg_name = &c->tx_addr[m];
-      h->msg_namelen = get_addr(row, s->family, &c->tx_addr[m]);
-      h->msg_iov = &c->tx_iov[m];
-      h->msg_iovlen = 1;
-      h->msg_control = NULL;
-      h->msg_controllen = 0;
-      h->msg_flags = 0;
-    }
-    int done = 0;
-    while (done < m) {
-      int r = sendmmsg(s->fd, c->tx_msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
-      c->stats[ST_TX_SYSCALLS]++;
-      if (r > 0) {
-        for (int j = done; j < done + r; j++) c->tx_status[c->tx_idx[j]] = 0;
-        c->stats[ST_TX_PACKETS] += r;
-        done += r;
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        // Socket buffer full: keep the rest queued and ask epoll for writability.
-        for (int j = done; j < m; j++) c->tx_status[c->tx_idx[j]] = TX_DEFERRED;
-        deferred += m - done;
-        c->stats[ST_TX_EAGAIN]++;
-        s->blocked = 1;
-        epoll_set(c, s, EPOLLIN | EPOLLOUT);
-        break;
-      }
-      // This datagram is refused (no route, EMSGSIZE, EPERM, wrong family): drop it, go on.
-      c->tx_status[c->tx_idx[done]] = r < 0 ? errno : EIO;
-      c->stats[ST_TX_ERRORS]++;
-      done++;
-    }
-  }
-  return deferred;
 }
 
 // ------------------------------------------------------------------ JS entry points
@@ -669,7 +392,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   if (argc != 2 || napi_get_value_external(env, a[0], &p) != napi_ok || p == NULL) return undefined(env);
   ctx_t* c = p;
   if (c->destroyed || !get_i32(env, a[1], &id)) return undefined(env);
-  sock_t* s = lookup(c, id);
+  sock_t* s = ub_lookup(c, id);
   if (s == NULL) return undefined(env);  // closing twice is harmless
   uint32_t idx = (uint32_t)id & INDEX_MASK;
   // Synchronous, so the port can be bound again as soon as close() returns.
@@ -691,7 +414,7 @@ static napi_value js_set_buffer_sizes(napi_env env, napi_callback_info info) {
   int32_t id, bytes;
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   if (argc != 3 || !get_ctx(env, a[0], &c) || !get_i32(env, a[1], &id) || !get_i32(env, a[2], &bytes)) return NULL;
-  sock_t* s = lookup(c, id);
+  sock_t* s = ub_lookup(c, id);
   // Best effort, as with dgram: the kernel caps the sizes at rmem_max / wmem_max.
   if (s != NULL && bytes > 0) {
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
@@ -708,7 +431,7 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   if (argc != 2 || !get_ctx(env, a[0], &c) || !get_i32(env, a[1], &n)) return NULL;
   if (n < 0 || n > c->tx_cap) { napi_throw_range_error(env, "E_INTERNAL", "flush: bad count"); return NULL; }
-  CHECK(env, napi_create_int32(env, flush_rows(c, n), &r));
+  CHECK(env, napi_create_int32(env, ub_flush_rows(c, n), &r));
   return r;
 }
 
@@ -737,7 +460,7 @@ static napi_value js_ntop(napi_env env, napi_callback_info info) {
   } else {
     addr_t sa;
     int32_t row[RX_STRIDE] = { 0, 0, 0, 0, v[5], v[1], v[2], v[3], v[4] };
-    get_addr(row, AF_INET6, &sa);
+    ub_get_addr(row, AF_INET6, &sa);
     uv_inet_ntop(AF_INET6, &sa.in6.sin6_addr, buf, sizeof buf);
     if (IN6_IS_ADDR_LINKLOCAL(&sa.in6.sin6_addr) && sa.in6.sin6_scope_id > 0) {
       size_t l = strlen(buf);
@@ -769,7 +492,7 @@ static napi_value js_pton(napi_env env, napi_callback_info info) {
     if (uv_ip4_addr(address, 0, &sa.in4) == 0) family = 4;
     else if (uv_ip6_addr(address, 0, &sa.in6) == 0) family = 6;
     if (family != 0) {
-      put_addr(row, &sa);
+      ub_put_addr(row, &sa);
       for (int i = 0; i < 5; i++) o[i] = row[4 + i];
     }
   } else {
