@@ -1,6 +1,7 @@
 // The path of one packet, top to bottom:
 //   socket → stream (bound per socket) → demux → source check → rate limit → unprotect →
 //   latch → protect for the other leg → send from the same slot.
+// DTLS (first byte 20–63) branches off after the rate limit to the stream's DTLS endpoint.
 // handleDatagram is the node:dgram entry; a batched I/O backend receives straight into slots
 // and calls handlePacket.
 // Nothing here allocates or throws: every refusal is a counted drop (StreamStats).
@@ -35,10 +36,14 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
   const core = dp.core;
   const buf = core.slots[slot]!;
 
-  // Demux by first byte (RFC 7983): 128–191 is RTP/RTCP. STUN (0–3) and DTLS (20–63) are
-  // handed to their owners when a leg uses them; until then they are not media.
-  if (len < 8 || buf[0]! < 128 || buf[0]! > 191) { stats.drops.notRtp++; dp.ring.release(slot); return; }
-  const rtcp = onRtcpPort || isRtcpType(buf[1]!);
+  // Demux by first byte (RFC 7983): 128–191 is RTP/RTCP; 20–63 is DTLS, for a stream that
+  // runs DTLS-SRTP, on its RTP port only (where the relay runs it, muxed or not). STUN (0–3)
+  // is not handled yet: like anything else, not media.
+  const b0 = buf[0]!;
+  const dtls = b0 >= 128 || onRtcpPort ? null : stream.streamDtls;
+  const isDtls = dtls !== null && b0 >= 20 && b0 <= 63;
+  if (!isDtls && (len < 8 || b0 < 128 || b0 > 191)) { stats.drops.notRtp++; dp.ring.release(slot); return; }
+  const rtcp = !isDtls && (onRtcpPort || isRtcpType(buf[1]!));
 
   // Source check. Before latching anyone may send (the packet must still authenticate);
   // after, a plain-RTP leg or a strict leg accepts only its latched peer.
@@ -51,6 +56,15 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
   // Rate limits come before any crypto so a flood costs as little as possible.
   if (stream.rateLimiter !== null && !stream.rateLimiter.take(address, len, dp.now, port)) {
     stats.drops.rateLimited++; dp.ring.release(slot); return;
+  }
+
+  if (isDtls) {
+    // Handshake traffic is rare: a copy lets the endpoint keep what it likes and frees the
+    // slot now. Nothing here latches; only a completed handshake does (StreamDtls).
+    const datagram = new Uint8Array(buf.subarray(0, len));
+    dp.ring.release(slot);
+    dtls.receive(datagram, address, port);
+    return;
   }
 
   const peer = stream.peer;

@@ -5,6 +5,7 @@ import type { Endpoint } from '../net/types.ts';
 import type { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoSuite } from '../crypto/suites.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from './MediaStream.ts';
+import type { DtlsCounters, DtlsStreamState, StartDtlsOptions } from './StreamDtls.ts';
 
 export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents> {
   readonly index: number;
@@ -24,8 +25,22 @@ export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents> {
   readonly latchedRtp: Endpoint | null;
   readonly latchedRtcp: Endpoint | null;
   readonly closed: boolean;
+  /** DTLS-SRTP on this stream: 'none' until startDtls(). */
+  readonly dtls: DtlsStreamState;
+  /** DTLS datagram and handshake counters (mirrored from a worker like `stats`). */
+  readonly dtlsStats: Readonly<DtlsCounters>;
   setInboundCrypto(c: StreamCrypto | null): void;
   setOutboundCrypto(c: StreamCrypto | null): void;
   setRemote(rtp: Endpoint | null, rtcp?: Endpoint | null): void;
+  /**
+   * Terminates DTLS-SRTP on the stream's RTP port with the relay's certificate: the crypto
+   * goes 'pending' until the handshake verified the peer against `remoteFingerprints`, then
+   * both directions are keyed and the stream latches to the peer ('dtlsconnected'); a failure
+   * emits 'dtlserror' and leaves the stream without media. Throws E_BAD_SDP (no usable
+   * fingerprint among those given) or E_INVALID_STATE (closed, or DTLS already running).
+   */
+  startDtls(o: StartDtlsOptions): void;
+  /** Expected peer fingerprints that were unknown (or changed) at startDtls(). */
+  setRemoteFingerprints(fingerprints: readonly string[]): void;
   close(): void;
 }

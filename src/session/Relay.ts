@@ -14,6 +14,7 @@ import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { RelayError } from '../errors.ts';
 import type { RateLimiterOptions, SecurityEvent, SourceTable } from './RateLimiter.ts';
 import { WorkerHost } from './worker/WorkerHost.ts';
+import { CookieSecret, DtlsCertificate, DtlsError } from '../keying/dtls/index.ts';
 
 export type { RelayIo } from './MediaHost.ts';
 
@@ -47,6 +48,10 @@ export interface RelayOptions {
   workers?: number;
   /** Where operational warnings go (e.g. the batched backend is unavailable). Default console.warn. */
   warn?: (msg: string) => void;
+  /** The DTLS-SRTP certificate and its private key (PEM; ECDSA P-256 or RSA ≥ 2048). Default:
+   *  a fresh self-signed ECDSA P-256 certificate per relay, which is all RFC 5763 needs since
+   *  peers check the SDP fingerprint, not a chain. */
+  dtlsCertificate?: { certPem: string; keyPem: string };
 }
 
 export interface RelayEvents {
@@ -61,7 +66,9 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly ports: PortAllocator;
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
-  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn'>>;
+  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn' | 'dtlsCertificate'>>;
+  /** `a=fingerprint` value of the relay's DTLS certificate, e.g. 'sha-256 AB:CD:…'. */
+  readonly dtlsFingerprint: string;
   readonly #host: MediaHost | null;
   readonly #workers: WorkerHost[];
   readonly #sessions = new Map<string, Session>();
@@ -71,8 +78,9 @@ export class Relay extends EventEmitter<RelayEvents> {
   #nextId = 1;
   #closed = false;
 
-  private constructor(options: RelayOptions, host: MediaHost | null, workers: WorkerHost[]) {
+  private constructor(options: RelayOptions, host: MediaHost | null, workers: WorkerHost[], certificate: DtlsCertificate) {
     super();
+    this.dtlsFingerprint = certificate.fingerprint('sha-256');
     this.#host = host;
     this.#workers = workers;
     this.ports = new PortAllocator(options.ports ?? { min: 30000, max: 40000 });
@@ -95,23 +103,27 @@ export class Relay extends EventEmitter<RelayEvents> {
   static async create(options: RelayOptions = {}): Promise<Relay> {
     const n = options.workers ?? 0;
     if (!Number.isInteger(n) || n < 0 || n > 64) throw new RelayError('E_BAD_REQUEST', 'workers must be 0..64', { workers: String(n) });
+    const certificate = loadCertificate(options.dtlsCertificate);
     if (n === 0) {
       let relay: Relay | null = null;
       const host = await MediaHost.create({
+        dtls: { certificate, cookies: new CookieSecret() },
         ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
         rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
         onSecurity: (e) => relay?.emit('security', e),
         ...(options.warn ? { warn: options.warn } : {}),
       });
-      relay = new Relay(options, host, []);
+      relay = new Relay(options, host, [], certificate);
       return relay;
     }
     const init = {
       ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
       rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
+      // Workers get the same certificate, so every stream answers with relay.dtlsFingerprint.
+      dtlsCertificate: { certPem: certificate.toPem(), keyPem: certificate.exportPrivateKeyPem() },
     };
     const workers = await Promise.all(Array.from({ length: n }, (_, i) => WorkerHost.start(i, init)));
-    return new Relay(options, null, workers);
+    return new Relay(options, null, workers, certificate);
   }
 
   #local(what: string): MediaHost {
@@ -212,5 +224,16 @@ export class Relay extends EventEmitter<RelayEvents> {
       if (now - s.createdAt > lifeMs) s.close('lifetime');
       else if (now - s.lastActivity() > idleMs) s.close('timeout');
     }
+  }
+}
+
+/** The operator's certificate, or a fresh one. Bad PEM is a configuration error, reported without quoting it. */
+function loadCertificate(pem: RelayOptions['dtlsCertificate']): DtlsCertificate {
+  if (pem === undefined) return DtlsCertificate.generate();
+  try {
+    return DtlsCertificate.fromPem(pem.certPem, pem.keyPem);
+  } catch (e) {
+    if (e instanceof DtlsError) throw new RelayError('E_BAD_REQUEST', `dtlsCertificate: ${e.message}`, { code: e.code });
+    throw e;
   }
 }

@@ -3,10 +3,12 @@
 import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../../net/types.ts';
 import { StreamStats } from '../../media/StreamStats.ts';
-import { suiteByName, type CryptoSuite } from '../../crypto/suites.ts';
+import { suiteByName, type CryptoSuite, type SuiteName } from '../../crypto/suites.ts';
 import { RelayError } from '../../errors.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from '../MediaStream.ts';
 import type { MediaStreamHandle } from '../MediaStreamHandle.ts';
+import { newDtlsCounters, usableFingerprints, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
+import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
 import type { StatsItem } from './protocol.ts';
 import type { WorkerHost } from './WorkerHost.ts';
 
@@ -25,6 +27,8 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   remoteRtcp: Endpoint | null = null;
   latchedRtp: Endpoint | null = null;
   latchedRtcp: Endpoint | null = null;
+  readonly dtlsStats: DtlsCounters = newDtlsCounters();
+  #dtls: DtlsStreamState = 'none';
   #rtcpMux: boolean;
   #strictSource: boolean;
   #closed = false;
@@ -41,6 +45,8 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   }
 
   get closed(): boolean { return this.#closed; }
+  /** Mirrors the worker: 'handshaking' from startDtls() until its outcome arrives. */
+  get dtls(): DtlsStreamState { return this.#dtls; }
   get rtcpMux(): boolean { return this.#rtcpMux; }
   set rtcpMux(v: boolean) { this.#rtcpMux = v; this.#postFlags(); }
   get strictSource(): boolean { return this.#strictSource; }
@@ -62,6 +68,28 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     this.worker.post({ t: 'remote', id: this.id, rtp, rtcp });
   }
 
+  /** The DTLS endpoint runs in the worker, next to the sockets; checks here match MediaStream's. */
+  startDtls(o: StartDtlsOptions): void {
+    this.#checkOpen();
+    if (this.#dtls === 'handshaking' || this.#dtls === 'connected') {
+      throw new RelayError('E_INVALID_STATE', 'DTLS is already running on the stream', { index: this.index, state: this.#dtls });
+    }
+    const remoteFingerprints = usableFingerprints(o.remoteFingerprints);
+    // The worker drops the stream's keys until the handshake completes; mirror that now.
+    this.inMode = this.outMode = 'pending';
+    this.inSuite = this.outSuite = null;
+    this.#dtls = 'handshaking';
+    const p = o.srtpPolicy;
+    const srtpPolicy = p ? { ...(p.suites ? { suites: [...p.suites] } : {}), ...(p.minRank !== undefined ? { minRank: p.minRank } : {}) } : undefined;
+    this.worker.post({ t: 'dtls-start', id: this.id, role: o.role, remoteFingerprints, ...(srtpPolicy ? { srtpPolicy } : {}) });
+  }
+
+  setRemoteFingerprints(fingerprints: readonly string[]): void {
+    this.#checkOpen();
+    if (this.#dtls === 'none') throw new RelayError('E_INVALID_STATE', 'DTLS was not started on the stream', { index: this.index });
+    this.worker.post({ t: 'dtls-fingerprints', id: this.id, remoteFingerprints: usableFingerprints(fingerprints) });
+  }
+
   /** Pairs with a stream of the same worker (sessions are pinned to one worker). */
   linkTo(other: RemoteMediaStream): void {
     if (other.worker !== this.worker) throw new RelayError('E_INTERNAL', 'streams of one session live in different workers');
@@ -81,6 +109,22 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     st.packetsIn = s.packetsIn; st.bytesIn = s.bytesIn; st.packetsOut = s.packetsOut; st.bytesOut = s.bytesOut;
     st.rtcpIn = s.rtcpIn; st.lastPacketAt = s.lastPacketAt;
     Object.assign(st.drops, s.drops);
+    Object.assign(this.dtlsStats, s.dtls);
+  }
+
+  /** @internal The worker installed DTLS-SRTP keys for `suite` in both directions. */
+  applyDtlsConnected(suite: SuiteName): void {
+    const s = suiteByName(suite) ?? null;
+    this.inSuite = this.outSuite = s;
+    this.inMode = this.outMode = 'srtp';
+    this.#dtls = 'connected';
+    this.emit('dtlsconnected', { suite });
+  }
+
+  /** @internal The worker's handshake failed; the stream has no keys. */
+  applyDtlsError(code: DtlsErrorCode, message: string): void {
+    this.#dtls = 'failed';
+    this.emit('dtlserror', { code, message });
   }
 
   /** @internal */
@@ -93,8 +137,12 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     this.worker.post({ t: 'set', id: this.id, rtcpMux: this.#rtcpMux, strictSource: this.#strictSource });
   }
 
-  #sendCrypto(dir: 'in' | 'out', c: StreamCrypto | null): CryptoSuite | null {
+  #checkOpen(): void {
     if (this.#closed) throw new RelayError('E_INVALID_STATE', 'stream is closed', { index: this.index });
+  }
+
+  #sendCrypto(dir: 'in' | 'out', c: StreamCrypto | null): CryptoSuite | null {
+    this.#checkOpen();
     if (!c) { this.worker.post({ t: 'crypto', id: this.id, dir, spec: null }); return null; }
     // The same checks MediaStream makes, so errors surface synchronously to signalling.
     const suite = suiteByName(c.suite);
@@ -106,8 +154,13 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     // Copies into fresh buffers that are transferred (moved) to the worker, which wipes them.
     const masterKey = new Uint8Array(c.masterKey);
     const masterSalt = new Uint8Array(c.masterSalt);
-    this.worker.post({ t: 'crypto', id: this.id, dir, spec: { suite: suite.name, masterKey, masterSalt, ...(c.replayWindow ? { replayWindow: c.replayWindow } : {}) } },
-      [masterKey.buffer as ArrayBuffer, masterSalt.buffer as ArrayBuffer]);
+    const moreKeys = (c.moreKeys ?? []).map((k) => ({ ...k, masterKey: new Uint8Array(k.masterKey), masterSalt: new Uint8Array(k.masterSalt) }));
+    const transfer = [masterKey, masterSalt, ...moreKeys.flatMap((k) => [k.masterKey, k.masterSalt])].map((b) => b.buffer as ArrayBuffer);
+    this.worker.post({ t: 'crypto', id: this.id, dir, spec: {
+      suite: suite.name, masterKey, masterSalt, ...(c.replayWindow ? { replayWindow: c.replayWindow } : {}),
+      ...(c.mki ? { mki: c.mki } : {}), ...(c.kdr !== undefined ? { kdr: c.kdr } : {}),
+      ...(c.lifetime !== undefined ? { lifetime: c.lifetime } : {}), ...(moreKeys.length ? { moreKeys } : {}),
+    } }, transfer);
     return suite;
   }
 }

@@ -129,6 +129,12 @@ export class WorkerHost extends EventEmitter<WorkerHostEvents> {
       case 'latch':
         this.#streams.get(m.id)?.applyLatch(m.rtcp, m.endpoint);
         return;
+      case 'dtls-connected':
+        this.#streams.get(m.id)?.applyDtlsConnected(m.suite);
+        return;
+      case 'dtls-error':
+        this.#streams.get(m.id)?.applyDtlsError(m.code, m.message);
+        return;
       case 'stats':
         for (const item of m.items) this.#streams.get(item.id)?.applyStats(item);
         if (m.req !== 0) {

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MediaHost } from '../MediaHost.ts';
 import { linkStreams, type MediaStream } from '../MediaStream.ts';
 import { RelayError } from '../../errors.ts';
+import { CookieSecret, DtlsCertificate } from '../../keying/dtls/index.ts';
 import type { FromWorker, StatsItem, ToWorker, WorkerInit } from './protocol.ts';
 
 const port = parentPort;
@@ -11,7 +12,10 @@ if (!port) throw new Error('mediaWorker must run in a worker thread');
 const init = (workerData as { init: WorkerInit }).init;
 const post = (m: FromWorker) => port.postMessage(m);
 
-const host = await MediaHost.create({ ...init, onSecurity: (event) => post({ t: 'security', event }), warn: () => {} });
+const { dtlsCertificate, ...hostInit } = init;
+// The relay's certificate, so every worker answers with the fingerprint the SDP advertises.
+const dtls = { certificate: DtlsCertificate.fromPem(dtlsCertificate.certPem, dtlsCertificate.keyPem), cookies: new CookieSecret() };
+const host = await MediaHost.create({ ...hostInit, dtls, onSecurity: (event) => post({ t: 'security', event }), warn: () => {} });
 const streams = new Map<number, MediaStream>();
 const sessions = new Map<number, object>();
 const timer = setInterval(() => host.tick(Date.now()), 250);
@@ -19,7 +23,7 @@ const timer = setInterval(() => host.tick(Date.now()), 250);
 function statsOf(id: number, s: MediaStream): StatsItem {
   const st = s.stats;
   return { id, packetsIn: st.packetsIn, bytesIn: st.bytesIn, packetsOut: st.packetsOut, bytesOut: st.bytesOut,
-    rtcpIn: st.rtcpIn, drops: { ...st.drops }, lastPacketAt: st.lastPacketAt };
+    rtcpIn: st.rtcpIn, drops: { ...st.drops }, lastPacketAt: st.lastPacketAt, dtls: { ...s.dtlsStats } };
 }
 
 function wipe(b: Uint8Array): void { b.fill(0); }
@@ -33,6 +37,8 @@ port.on('message', (m: ToWorker) => {
         .then((s) => {
           streams.set(m.id, s);
           s.on('latch', ({ rtcp, endpoint }) => post({ t: 'latch', id: m.id, rtcp, endpoint }));
+          s.on('dtlsconnected', ({ suite }) => post({ t: 'dtls-connected', id: m.id, suite }));
+          s.on('dtlserror', ({ code, message }) => post({ t: 'dtls-error', id: m.id, code, message }));
           post({ t: 'bound', id: m.id });
         }, (e: unknown) => {
           const err = e as Error & { code?: string };
@@ -51,14 +57,29 @@ port.on('message', (m: ToWorker) => {
     case 'crypto': {
       const s = streams.get(m.id);
       try {
-        const spec = m.spec ? { suite: m.spec.suite, masterKey: m.spec.masterKey, masterSalt: m.spec.masterSalt, ...(m.spec.replayWindow ? { replayWindow: m.spec.replayWindow } : {}) } : null;
+        const spec = m.spec;
         if (s) {
           if (m.dir === 'in') s.setInboundCrypto(spec); else s.setOutboundCrypto(spec);
         }
       } catch (e) {
         post({ t: 'fault', id: m.id, message: e instanceof RelayError || e instanceof Error ? e.message : 'crypto setup failed' });
       } finally {
-        if (m.spec) { wipe(m.spec.masterKey); wipe(m.spec.masterSalt); }
+        if (m.spec) {
+          wipe(m.spec.masterKey); wipe(m.spec.masterSalt);
+          for (const k of m.spec.moreKeys ?? []) { wipe(k.masterKey); wipe(k.masterSalt); }
+        }
+      }
+      return;
+    }
+    case 'dtls-start':
+    case 'dtls-fingerprints': {
+      const s = streams.get(m.id);
+      try {
+        if (m.t === 'dtls-start') s?.startDtls({ role: m.role, remoteFingerprints: m.remoteFingerprints, ...(m.srtpPolicy ? { srtpPolicy: m.srtpPolicy } : {}) });
+        else s?.setRemoteFingerprints(m.remoteFingerprints);
+      } catch (e) {
+        // The main thread made the same checks before posting, so this is unexpected.
+        post({ t: 'fault', id: m.id, message: e instanceof Error ? e.message : 'DTLS setup failed' });
       }
       return;
     }

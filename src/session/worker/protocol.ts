@@ -5,14 +5,27 @@ import type { SuiteName } from '../../crypto/suites.ts';
 import type { MediaHostOptions } from '../MediaHost.ts';
 import type { SecurityEvent } from '../RateLimiter.ts';
 import type { DropReason } from '../../media/StreamStats.ts';
+import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
+import type { DtlsCounters, DtlsSrtpPolicy } from '../StreamDtls.ts';
 
-export type WorkerInit = Omit<MediaHostOptions, 'onSecurity' | 'warn'>;
+/**
+ * A worker's start-up options. The DTLS certificate travels as PEM (a KeyObject does not
+ * cross threads); each worker makes its own cookie secret, as its streams' cookies never
+ * need checking anywhere else.
+ */
+export type WorkerInit = Omit<MediaHostOptions, 'onSecurity' | 'warn' | 'dtls'> & {
+  dtlsCertificate: { certPem: string; keyPem: string };
+};
 
 export interface CryptoSpecMsg {
   suite: SuiteName;
   masterKey: Uint8Array;
   masterSalt: Uint8Array;
   replayWindow?: number;
+  mki?: { length: number; value: number };
+  kdr?: number;
+  lifetime?: bigint;
+  moreKeys?: { masterKey: Uint8Array; masterSalt: Uint8Array; mki: number; lifetime?: bigint }[];
 }
 
 export type ToWorker =
@@ -21,6 +34,8 @@ export type ToWorker =
   | { t: 'remote'; id: number; rtp: Endpoint | null; rtcp: Endpoint | null }
   | { t: 'crypto'; id: number; dir: 'in' | 'out'; spec: CryptoSpecMsg | null }
   | { t: 'set'; id: number; rtcpMux: boolean; strictSource: boolean }
+  | { t: 'dtls-start'; id: number; role: 'client' | 'server'; remoteFingerprints: string[]; srtpPolicy?: DtlsSrtpPolicy }
+  | { t: 'dtls-fingerprints'; id: number; remoteFingerprints: string[] }
   | { t: 'close'; id: number }
   | { t: 'session-closed'; sessionId: number }
   | { t: 'stats'; req: number }
@@ -31,6 +46,7 @@ export interface StatsItem {
   packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; rtcpIn: number;
   drops: Record<DropReason, number>;
   lastPacketAt: number;
+  dtls: DtlsCounters;
 }
 
 export type FromWorker =
@@ -38,6 +54,8 @@ export type FromWorker =
   | { t: 'bound'; id: number; error?: { code: string; message: string } }
   | { t: 'closed'; id: number }
   | { t: 'latch'; id: number; rtcp: boolean; endpoint: Endpoint }
+  | { t: 'dtls-connected'; id: number; suite: SuiteName }
+  | { t: 'dtls-error'; id: number; code: DtlsErrorCode; message: string }
   | { t: 'stats'; req: number; items: StatsItem[] }
   | { t: 'security'; event: SecurityEvent }
   | { t: 'fault'; id: number; message: string };
