@@ -14,6 +14,7 @@
 // Keys: the offerer's chosen key is kept only until the answer commits it; every other peer
 // key is wiped when negotiation is done. The relay's own keys are kept for the call's life to
 // re-announce them (see SideState.outKey). Nothing secret reaches warnings, errors or query.
+import type { StreamCrypto } from '../session/MediaStream.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CryptoSuite } from '../crypto/suites.ts';
 import { RelayError, SrtpError, type RelayErrorCode } from '../errors.ts';
@@ -515,7 +516,7 @@ export class CallController {
     };
   }
 
-  /** Installs the key the side's endpoint sends with, unless it is the one already installed. */
+  /** Installs the key(s) the side's endpoint sends with, unless they are the ones already installed. */
   #setInbound(side: SideState, line: SdesCrypto): void {
     const kp = line.keys[0]!;
     const digest = this.#digest(line.suite, kp.material);
@@ -524,7 +525,7 @@ export class CallController {
     // Recreating an unchanged context would reset its replay window and ROC mid-call.
     try {
       if (!same) {
-        installing(() => s.setInboundCrypto({ suite: line.suite.name, masterKey: kp.key, masterSalt: kp.salt }));
+        installing(() => s.setInboundCrypto(inboundCrypto(line)));
         side.inDigest = digest;
       }
     } finally {
@@ -552,4 +553,20 @@ export class CallController {
     side.outKey = null;
     side.inDigest = null;
   }
+}
+
+/** The stream crypto for a peer's SDES line: every key with its MKI, KDR and lifetime. */
+function inboundCrypto(line: SdesCrypto): StreamCrypto {
+  const [first, ...rest] = line.keys;
+  const mkiLen = first!.mki?.length;
+  return {
+    suite: line.suite.name, masterKey: first!.key, masterSalt: first!.salt,
+    ...(first!.mki ? { mki: { length: first!.mki.length, value: Number(first!.mki.value) } } : {}),
+    ...(line.params.kdr !== undefined && line.params.kdr > 0 ? { kdr: line.params.kdr } : {}),
+    ...(first!.lifetime !== undefined ? { lifetime: BigInt(first!.lifetime) } : {}),
+    ...(rest.length && mkiLen !== undefined ? {
+      moreKeys: rest.map((k) => ({ masterKey: k.key, masterSalt: k.salt, mki: Number(k.mki!.value),
+        ...(k.lifetime !== undefined ? { lifetime: BigInt(k.lifetime) } : {}) })),
+    } : {}),
+  };
 }

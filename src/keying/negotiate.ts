@@ -108,15 +108,17 @@ function weakens(c: SdesCrypto): boolean {
 }
 
 /**
- * Parameters the data path cannot honour: MediaStream contexts take one master key without
- * MKI, no KDR and no FEC keys. RFC 4568 §6.3 says an endpoint must decline a line whose
- * parameters it does not support rather than ignore them; an unknown parameter without the
- * `-` prefix is mandatory, so it too makes the line unusable. Lifetime and WSH only bound what
- * the sender does or the receiver keeps, so they are harmless to accept.
+ * Parameters the data path cannot honour: a context holds up to MAX_KEYS master keys with
+ * MKIs of at most 4 bytes; no FEC keys. RFC 4568 §6.3 says an endpoint must decline a line
+ * whose parameters it does not support rather than ignore them; an unknown parameter without
+ * the `-` prefix is mandatory, so it too makes the line unusable. KDR, lifetimes and WSH are
+ * carried (the core re-derives keys and enforces lifetimes).
  */
+const MAX_KEYS = 2;
 function unsupported(c: SdesCrypto): boolean {
-  if (c.keys.length !== 1 || c.keys[0]!.mki !== undefined) return true;
-  if (c.params.kdr !== undefined && c.params.kdr !== 0) return true;
+  if (c.keys.length > MAX_KEYS) return true;
+  if (c.keys.some((k) => k.mki !== undefined && (k.mki.length > 4 || k.mki.value > 0xffffffffn))) return true;
+  if (c.keys.length > 1 && c.keys.some((k) => k.mki === undefined)) return true;
   if (c.params.fecKeys.length > 0) return true;
   return c.params.extensions.some((e) => !e.startsWith('-'));
 }

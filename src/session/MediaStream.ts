@@ -21,6 +21,14 @@ export interface StreamCrypto {
   masterSalt: Uint8Array;
   /** Replay window in packets. Default 1024 (capped by the relay's core). */
   replayWindow?: number;
+  /** The key's MKI on the wire (1..4 bytes), when the peer sends one (RFC 3711 §3.1). */
+  mki?: { length: number; value: number };
+  /** SDES KDR=n: session keys re-derived every 2^n packets. Default: derived once. */
+  kdr?: number;
+  /** SDES lifetime: packets this master key may protect. Default: the suite's limit. */
+  lifetime?: bigint;
+  /** Further master keys of the same line, told apart by their MKI. */
+  moreKeys?: { masterKey: Uint8Array; masterSalt: Uint8Array; mki: number; lifetime?: bigint }[];
 }
 
 export type CryptoMode = 'pending' | 'plain' | 'srtp';
@@ -218,7 +226,17 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     if (!suite) throw new RelayError('E_BAD_REQUEST', 'unknown SRTP suite', { suite: String(c.suite) });
     if (!suite.encrypts) throw new RelayError('E_BID_DOWN', 'NULL cipher suites are not carried by the relay', { suite: suite.name });
     const window = Math.min(c.replayWindow ?? 1024, this.#core.maxReplayWindow);
-    const ctx = this.#core.createContext({ suite, direction, masterKey: c.masterKey, masterSalt: c.masterSalt, replayWindow: window });
+    const ctx = this.#core.createContext({
+      suite, direction, masterKey: c.masterKey, masterSalt: c.masterSalt, replayWindow: window,
+      ...(c.mki ? { mki: c.mki } : {}), ...(c.kdr !== undefined ? { kdr: c.kdr } : {}),
+      ...(c.lifetime !== undefined ? { lifetime: c.lifetime } : {}),
+    });
+    try {
+      for (const k of c.moreKeys ?? []) this.#core.addKey(ctx, suite, k.masterKey, k.masterSalt, k.mki, k.lifetime);
+    } catch (e) {
+      this.#core.destroyContext(ctx);
+      throw e;
+    }
     return { ctx, suite };
   }
 
