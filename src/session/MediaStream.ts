@@ -122,7 +122,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     this.streamDtls = d;
   }
 
-  /** The expected a=fingerprint values, when they were not known (or changed) at startDtls(). */
+  /** The expected a=fingerprint values, when they were not known at startDtls() (see MediaStreamHandle). */
   setRemoteFingerprints(fingerprints: readonly string[]): void {
     this.#check();
     const d = this.streamDtls;

@@ -40,7 +40,8 @@ export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents> {
    * fingerprint among those given) or E_INVALID_STATE (closed, or DTLS already running).
    */
   startDtls(o: StartDtlsOptions): void;
-  /** Expected peer fingerprints that were unknown (or changed) at startDtls(). */
+  /** Expected peer fingerprints unknown at startDtls() (the answer came later); they count
+   *  while the handshake runs and are ignored once it connected or failed. */
   setRemoteFingerprints(fingerprints: readonly string[]): void;
   close(): void;
 }

@@ -152,10 +152,15 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
 
   get state(): DtlsStreamState { return this.#state; }
 
-  /** Replaces the expected fingerprints (the SDP answer arrived, or changed). */
+  /**
+   * Sets the expected fingerprints while the handshake runs (the SDP answer arrived). Once
+   * connected it changes nothing: the association was verified, and re-checking a re-INVITE's
+   * values would only end the endpoint that must still answer retransmissions. A peer with a
+   * new certificate needs a new association.
+   */
   setRemoteFingerprints(values: readonly string[]): void {
     const fingerprints = usableFingerprints(values);
-    if (fingerprints.length === 0) return; // still unknown: nothing to check against
+    if (fingerprints.length === 0 || this.#state !== 'handshaking') return;
     this.#endpoint.setRemoteFingerprints(fingerprints);
   }
 
@@ -216,18 +221,21 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
       );
     } catch (e) {
       // E.g. the core's context table is full. The stream stays pending; the association
-      // is of no use without contexts, so end it.
+      // is of no use without contexts, so end it (the endpoint directly: close() would mean
+      // the owner is gone and silence the error event).
       this.#fail('E_DTLS_INTERNAL', `SRTP contexts could not be created: ${e instanceof Error ? e.message : 'unknown error'}`);
-      this.close();
+      this.#endpoint.close();
       return;
     } finally {
       keys.wipe();
     }
+    // State first: should a 'latch' listener throw into the endpoint, the failure it causes
+    // there must not be mistaken for a failed handshake.
+    this.#state = 'connected';
+    this.#counters.handshakes++;
     // The datagram that carried the peer's authenticated last flight (or the one that
     // completed the handshake, when the fingerprint came later) proves this address.
     if (from !== null) this.#host.latch(false, from.address, from.port);
-    this.#state = 'connected';
-    this.#counters.handshakes++;
     this.#later(() => this.emit('connected', { suite }));
   }
 

@@ -498,6 +498,21 @@ describe('DTLS-SRTP API edges', () => {
     } finally { await r.close(); }
   });
 
+  it('no room for the SRTP contexts: dtlserror E_DTLS_INTERNAL, the stream stays pending', async () => {
+    // Two contexts: the SDES leg takes both, so the DTLS leg's keys cannot be installed.
+    const r = await Relay.create({ ports: { min: 49450, max: 49469 }, core: { maxContexts: 2 } });
+    const own = ownSdes();
+    const c = await dtlsCall(r, { relayRole: 'server', profile: 'AES_CM_128_HMAC_SHA1_80', sdes: own.sdes });
+    try {
+      assert.equal(await within(c.relayError, 'dtlserror'), 'E_DTLS_INTERNAL');
+      assert.equal(c.b.dtls, 'failed');
+      assert.equal(c.b.inMode, 'pending');
+      assert.equal(c.b.outMode, 'pending');
+      assert.equal(c.b.latchedRtp, null);
+      assert.equal(r.core.liveContexts, 2, 'the half-made context was destroyed');
+    } finally { own.close(); await c.close(); await r.close(); }
+  });
+
   it('fingerprint known only later (media before the answer): keys wait for setRemoteFingerprints', async () => {
     const r = await Relay.create({ ports: { min: 49430, max: 49449 } });
     const own = ownSdes();
