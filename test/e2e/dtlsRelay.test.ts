@@ -513,6 +513,24 @@ describe('DTLS-SRTP API edges', () => {
     } finally { own.close(); await c.close(); await r.close(); }
   });
 
+  // Known gap, in DtlsEndpoint rather than the relay glue: before the peer speaks epoch 1 the
+  // endpoint acts on epoch-0 alerts, which anyone can spoof, so one 15-byte datagram from any
+  // address ends the stream's handshake. Marked todo until the endpoint ignores them (or
+  // binds to the cookie-verified source); then drop the todo.
+  it('a spoofed epoch-0 close_notify before the handshake does not end it', { todo: 'DtlsEndpoint honours unauthenticated epoch-0 alerts' }, async () => {
+    const r = await Relay.create({ ports: { min: 49470, max: 49489 } });
+    const intruder = await UdpPeer.open();
+    try {
+      const s = r.createSession('spoof');
+      const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
+      b.startDtls({ role: 'server', remoteFingerprints: [DtlsCertificate.generate().fingerprint('sha-256')] });
+      await intruder.send(Uint8Array.from([21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 1, 0]), b.rtpPort.port);
+      await intruder.settle(200);
+      assert.equal(b.dtls, 'handshaking');
+      s.close();
+    } finally { await intruder.close(); await r.close(); }
+  });
+
   it('fingerprint known only later (media before the answer): keys wait for setRemoteFingerprints', async () => {
     const r = await Relay.create({ ports: { min: 49430, max: 49449 } });
     const own = ownSdes();
