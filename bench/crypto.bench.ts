@@ -184,7 +184,7 @@ async function libsrtpRows(): Promise<void> {
 async function main(): Promise<void> {
   const builds: CoreBuild[] = ['simd', 'scalar'];
   for (const build of builds) {
-    const core = CryptoCore.loadSync({ build, maxContexts: 64 });
+    const core = CryptoCore.loadSync({ build, maxContexts: 1024 });
     for (const suite of suites) {
       for (const payload of PAYLOADS) {
         const bench = new Bench({ time: TIME, warmup: true, warmupTime: 100 });
