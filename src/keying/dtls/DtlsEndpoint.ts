@@ -114,6 +114,8 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
   #writeCipher: GcmRecordProtection | null = null;
   #writeEpoch = 0;
   #peerEpoch1Seen = false;
+  /** Source of the first handshake record that was accepted (after the cookie, on a server). */
+  #handshakePeer: string | null = null;
   #earlyRecords: DtlsRecord[] = [];
   #lastFlight: readonly FlightItem[] | null = null;
   #awaitingReply = false;
@@ -323,7 +325,7 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
     }
     switch (rec.type) {
       case ContentType.handshake: return this.#onHandshakeRecord(plaintext, rec, source);
-      case ContentType.alert: return this.#onAlert(plaintext, rec.epoch);
+      case ContentType.alert: return this.#onAlert(plaintext, rec.epoch, source);
       case ContentType.changeCipherSpec:
         // Only a marker for us: the Finished that must follow is epoch 1, so it cannot be
         // read without the keys anyway.
@@ -357,6 +359,7 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
       this.#hs.setSendSeq(first.messageSeq);
       this.#writeSeq[0] = Math.max(this.#writeSeq[0] ?? 0, rec.seq);
     }
+    this.#handshakePeer ??= source;
     let retransmitted = false;
     for (const f of frags) {
       const r = this.#reassembler.add(f, rec.epoch);
@@ -374,10 +377,13 @@ export class DtlsEndpoint extends EventEmitter<DtlsEndpointEvents> implements Ha
     }
   }
 
-  #onAlert(plaintext: Uint8Array, epoch: number): void {
-    // Once the peer speaks epoch 1, an epoch-0 alert is unauthenticated noise that anyone could
-    // have injected to tear the association down.
-    if (plaintext.length !== 2 || (epoch === 0 && this.#peerEpoch1Seen)) { this.#stats.recordsDropped++; return; }
+  #onAlert(plaintext: Uint8Array, epoch: number, source: string): void {
+    // An epoch-0 alert is unauthenticated: anyone who can send a datagram to the port could
+    // inject one to tear the handshake down. It counts only from the address the handshake is
+    // running with, and never once the peer speaks epoch 1; anything else is dropped (a peer
+    // that really gave up is then noticed by the handshake deadline).
+    const fromPeer = this.#handshakePeer !== null && source === this.#handshakePeer;
+    if (plaintext.length !== 2 || (epoch === 0 && (this.#peerEpoch1Seen || !fromPeer))) { this.#stats.recordsDropped++; return; }
     const level = plaintext[0] as number;
     const description = plaintext[1] as number;
     if (description === Alert.closeNotify) {
