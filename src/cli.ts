@@ -17,6 +17,7 @@ import { CallController } from './control/CallController.ts';
 import { ControlServer } from './control/ControlServer.ts';
 import { HttpApi } from './control/HttpApi.ts';
 import { Metrics } from './metrics/Metrics.ts';
+import { SecurityLog } from './security/SecurityLog.ts';
 import { resolvePolicy, type CryptoPolicy } from './control/policy.ts';
 import { suiteByName, type SuiteName } from './crypto/suites.ts';
 import { RelayError } from './errors.ts';
@@ -81,6 +82,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   });
   let ng: ControlServer | null = null;
   let http: HttpApi | null = null;
+  // Bans, bid-down refusals and auth-failure storms: `security` log lines and metrics.
+  const security = new SecurityLog({ log: log.child({ component: 'security' }), media: relay });
   try {
     const controller = new CallController({ relay, policy });
     const metrics = new Metrics({ media: relay, version: v });
@@ -89,7 +92,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       metrics.sessionClosed(session, reason);
       sessionLog.info('session closed', { callId: session.callId, reason });
     });
-    relay.on('security', (event) => sessionLog.warn('media security event', { event }));
+    metrics.observeSecurity(security.observer);
+    security.observeRelay(relay);
 
     const loadCap = config.ng.loadLimit > 0 ? config.ng.loadLimit : config.media.maxSessions;
     ng = await ControlServer.listen({
@@ -107,6 +111,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       logger: log.child({ component: 'ng' }),
     });
     metrics.observeControlServer(ng.observer);
+    security.observeControlServer(ng.observer);
 
     if (config.http.enabled) {
       http = await HttpApi.listen({
@@ -121,8 +126,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         logger: log.child({ component: 'http' }),
       });
       metrics.observeHttpApi(http.observer);
+      security.observeHttpApi(http.observer);
     }
   } catch (e) {
+    security.close();
     await ng?.close(0);
     await http?.close(0);
     await relay.close();
@@ -144,6 +151,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         log.info('stopping', { reason, sessions });
         const drainMs = Math.max(100, Math.floor(config.shutdownTimeoutMs / 2));
         await Promise.all([ngServer.close(drainMs), httpApi?.close(drainMs)]);
+        security.close();
         // Closes every session (sockets, then crypto contexts: keys zeroed in the core) and
         // stops the media hosts, worker threads included.
         await relay.close();

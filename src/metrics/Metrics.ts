@@ -10,6 +10,7 @@ import type { EventEmitter } from 'node:events';
 import { DROP_REASONS, type DropReason } from '../media/StreamStats.ts';
 import type { ControlServerEvents } from '../control/ControlServer.ts';
 import type { HttpApiEvents } from '../control/HttpApi.ts';
+import { SECURITY_EVENT_KINDS, type SecurityLogEvents } from '../security/SecurityLog.ts';
 
 /** HTTP routes that are control commands (the rest are documents and probes). */
 const HTTP_COMMANDS: ReadonlySet<string> = new Set(['offer', 'answer', 'list', 'query', 'delete']);
@@ -130,6 +131,7 @@ export class Metrics {
   readonly #errors = new LabelledCounter(['interface', 'command', 'code']);
   readonly #ngDrops = new LabelledCounter(['reason']);
   readonly #http = new LabelledCounter(['route', 'status']);
+  readonly #security = new LabelledCounter(['kind']);
   #retransmits = 0;
   #commandSeconds = 0;
 
@@ -138,6 +140,8 @@ export class Metrics {
     this.#version = options.version ?? '0.0.0';
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
+    // Every kind is exported from the start, at 0, so rate() and alerts see the series.
+    for (const kind of SECURITY_EVENT_KINDS) this.#security.inc({ kind }, 0);
   }
 
   /** Folds a closing session's counters into the totals; call from Relay 'sessionclose'. */
@@ -171,6 +175,16 @@ export class Metrics {
       if (HTTP_COMMANDS.has(e.route)) this.countCommand('http', e.route, e.code);
       this.countHttp(e.route, e.status);
     });
+  }
+
+  /** Subscribes to a SecurityLog's observer: one count per security event, by kind. */
+  observeSecurity(observer: EventEmitter<SecurityLogEvents>): void {
+    observer.on('security', (e) => this.#security.inc({ kind: e.event }));
+  }
+
+  /** Security events counted so far of one kind. */
+  securityEventCount(kind: string): number {
+    return this.#security.get({ kind });
   }
 
   /** Commands counted so far for one interface and command (for tests and /healthz). */
@@ -223,6 +237,7 @@ export class Metrics {
     family('srtpgate_control_command_seconds_total', 'counter', 'Time spent executing ng commands.', [[{}, this.#commandSeconds]]);
     family('srtpgate_ng_retransmissions_total', 'counter', 'ng requests answered from the reply cache or coalesced with one in progress.', [[{}, this.#retransmits]]);
     family('srtpgate_ng_dropped_total', 'counter', 'ng datagrams refused before any command ran, by reason.', this.#ngDrops.samples());
+    family('srtpgate_security_events_total', 'counter', 'Security events (bans, bid-down attempts, auth-failure storms), by kind.', this.#security.samples());
     family('srtpgate_http_responses_total', 'counter', 'HTTP API responses, by route and status.', this.#http.samples());
     return `${out.join('\n')}\n`;
   }
