@@ -25,11 +25,17 @@ import { rewriteSdp } from '../sdp/rewrite.ts';
 import type { MediaRewrite, ParsedSdp, RewritePlan, SdpAddress, SdpMedia } from '../sdp/sdpTypes.ts';
 import { linkStreams } from '../session/MediaStream.ts';
 import type { Relay } from '../session/Relay.ts';
+import type { Leg } from '../session/Leg.ts';
 import { callInfo, type CallInfo } from './callInfo.ts';
 import {
   CallState, type ControlledStream, type LegInfo, type MediaPair, type OfferedLine, type OfferMedia, type RelayOfferMedia, type SideState,
 } from './CallState.ts';
-import type { NgAnswerRequest, NgOfferRequest } from './ngRequest.ts';
+import type { DtlsMode, NgAnswerRequest, NgOfferRequest } from './ngRequest.ts';
+import { SUITES, type SuiteName } from '../crypto/suites.ts';
+import type { DtlsSrtpPolicy } from '../session/StreamDtls.ts';
+import {
+  answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
+} from './dtlsSdp.ts';
 import { resolvePolicy, restrictPolicy, type CryptoPolicy } from './policy.ts';
 import {
   addressOf, connectionFor, cryptoValue, ignoredOptions, inMedia, mediaNo, optionsOf, parseLines, remoteOf, sessionPlan,
@@ -67,6 +73,8 @@ type OfferDecision =
       readonly answererSrtp: 'required' | 'optional' | 'none';
       readonly suites: readonly CryptoSuite[];
       readonly remote: RemoteAddress;
+      readonly offererDtls: { readonly fingerprints: readonly string[]; readonly setup: SetupValue | null } | null;
+      readonly answererDtls: { readonly setup: SetupValue } | null;
     };
 
 type AnswerDecision =
@@ -81,6 +89,10 @@ type AnswerDecision =
       readonly remote: RemoteAddress;
       readonly muxAnswerer: boolean;
       readonly muxOfferer: boolean;
+      /** DTLS on the answerer's side: the relay's role and the answerer's fingerprints. */
+      readonly answererDtls: { readonly role: DtlsRole; readonly fingerprints: readonly string[]; readonly setup: SetupValue | null } | null;
+      /** The relay's role on the offerer's DTLS side (null: not DTLS). */
+      readonly offererRole: DtlsRole | null;
     };
 
 /**
@@ -215,15 +227,16 @@ export class CallController {
     warnings.push(...restricted.warnings);
     let transport: string | undefined;
     if (req.transportProtocol === 'accept') warnings.push('transport-protocol accept applies to answers only');
-    else if (req.transportProtocol?.startsWith('UDP/TLS/')) throw new RelayError('E_BAD_REQUEST', 'DTLS-SRTP transport is not supported by this controller');
+    else if (req.transportProtocol?.startsWith('UDP/TLS/') && req.dtls === 'off') throw new RelayError('E_BAD_REQUEST', 'transport-protocol UDP/TLS with DTLS off');
     else transport = req.transportProtocol;
 
     // Every peer key parsed for this request; whatever is not kept is wiped on the way out.
     const parsed: SdesCrypto[] = [];
     const kept = new Set<SdesCrypto>();
     try {
-      const decisions = sdp.media.map((m) => this.#decideOffer(m, sdp, restricted.policy, restricted.off, transport, o, parsed, warnings));
+      const decisions = sdp.media.map((m) => this.#decideOffer(m, sdp, restricted.policy, restricted.off, transport, req.dtls, o, parsed, warnings));
       const existing = this.#calls.get(req.callId);
+      if (existing !== undefined) this.#checkDtlsReoffer(existing, req.fromTag, decisions, warnings);
       if (existing !== undefined && sdp.media.length < existing.media.length) {
         throw new RelayError('E_BAD_SDP', 're-offer has fewer m= lines than the call', { media: sdp.media.length, before: existing.media.length });
       }
@@ -278,20 +291,64 @@ export class CallController {
     return { offerer, answerer };
   }
 
+  /**
+   * A re-offer from a side whose DTLS-SRTP is established must keep it: the same fingerprints
+   * and the same a=setup. Dropping DTLS is always refused (E_BID_DOWN); a change is refused or,
+   * by policy, reported and ignored (the running association stays as it is).
+   */
+  #checkDtlsReoffer(state: CallState, fromTag: string, decisions: readonly OfferDecision[], warnings: string[]): void {
+    const leg = state.legByTag(fromTag) ?? state.legs.find((l) => l.sipTag === null);
+    if (leg === undefined) return;
+    decisions.forEach((d, i) => {
+      const side = state.media[i]?.sides.get(leg.leg);
+      if (side?.dtls == null) return;
+      const media = i + 1;
+      if (d.kind !== 'relay') return;
+      if (d.offererDtls === null) throw new RelayError('E_BID_DOWN', 're-offer drops DTLS-SRTP (a=fingerprint removed) on an established DTLS leg', { media });
+      const changed = !sameFingerprints(d.offererDtls.fingerprints, side.dtls.fingerprints) ? 'a=fingerprint'
+        : d.offererDtls.setup !== side.dtls.peerSetup ? 'a=setup' : null;
+      if (changed === null) return;
+      if (this.#policy.dtlsBidDown === 'refuse') throw new RelayError('E_BID_DOWN', `re-offer changes ${changed} on an established DTLS leg`, { media });
+      warnings.push(`media ${media}: re-offer changes ${changed} on an established DTLS leg: the running DTLS association is kept`);
+    });
+  }
+
   #decideOffer(m: SdpMedia, sdp: ParsedSdp, policy: CryptoPolicy, sdesOff: boolean, transport: string | undefined,
-    o: RequestOptions, parsed: SdesCrypto[], warnings: string[]): OfferDecision {
+    dtlsMode: DtlsMode | undefined, o: RequestOptions, parsed: SdesCrypto[], warnings: string[]): OfferDecision {
     if (m.cls === 'other') {
       if (m.port !== 0) warnings.push(`media ${mediaNo(m)} (${m.protocol.slice(0, 32)}) is not RTP: passed through, not relayed`);
       return { kind: 'passthrough' };
     }
     if (m.port === 0) return { kind: 'disabled' };
-    if (m.cls === 'dtls') throw new RelayError('E_BAD_SDP', 'DTLS-SRTP media is not supported by this controller', { media: mediaNo(m) });
+    const media = mediaNo(m);
 
-    const lines = parseLines(m.crypto, parsed);
     const secure = isSecureProtocol(m.protocol);
+    // DTLS on the offerer's side: a UDP/TLS m= line, or a dual offer (a=crypto and
+    // a=fingerprint on RTP/SAVP) when the policy prefers DTLS and DTLS can run here.
+    let offererDtls: Extract<OfferDecision, { kind: 'relay' }>['offererDtls'] = null;
+    if (m.cls === 'dtls') {
+      if (dtlsMode === 'off') throw new RelayError('E_BAD_REQUEST', 'DTLS off for a DTLS-SRTP only offer', { media });
+      if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP offered without a=rtcp-mux', { media });
+      offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
+    } else if (secure && m.fingerprints.length > 0) {
+      if (!policy.preferDtls || dtlsMode === 'off' || !m.rtcpMux) {
+        warnings.push(`media ${media}: a=fingerprint ignored: SDES chosen`);
+      } else {
+        try {
+          offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
+        } catch (e) {
+          if (!(e instanceof RelayError) || m.crypto.length === 0) throw e;
+          warnings.push(`media ${media}: DTLS-SRTP not usable (${e.code}): SDES chosen`);
+        }
+      }
+    }
+
+    const lines = offererDtls === null ? parseLines(m.crypto, parsed) : [];
     let offererCrypto: Extract<OfferDecision, { kind: 'relay' }>['offererCrypto'] = null;
     let floorRank = policy.minRank;
-    if (secure || lines.length > 0) {
+    if (offererDtls !== null) {
+      if (dtlsSuites(policy, policy.minRank).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile allowed by the policy', { media });
+    } else if (secure || lines.length > 0) {
       const r = negotiateOffer(lines, policy);
       if (r.ok) {
         const d = r.decision;
@@ -308,6 +365,16 @@ export class CallController {
     }
 
     const answererProtocol = transport ?? m.protocol;
+    if (answererProtocol.startsWith('UDP/TLS/')) {
+      if (dtlsMode === 'off') throw new RelayError('E_BAD_REQUEST', 'DTLS off but the answerer side is UDP/TLS', { media });
+      const floor = policy.matchOffererFloor ? Math.max(floorRank, policy.minRank) : policy.minRank;
+      if (dtlsSuites(policy, floor).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile left to offer', { media });
+      const setup: SetupValue = dtlsMode === 'active' || dtlsMode === 'passive' ? dtlsMode : 'actpass';
+      return {
+        kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp: 'required', suites: [],
+        remote: remoteOf(m, sdp, o), offererDtls, answererDtls: { setup },
+      };
+    }
     let answererSrtp: 'required' | 'optional' | 'none' = isSecureProtocol(answererProtocol) ? 'required'
       // Best-effort SDES (a=crypto on RTP/AVP) is mirrored, with the relay's keys, when the SBE did not choose a transport.
       : transport === undefined && lines.length > 0 ? 'optional' : 'none';
@@ -324,7 +391,7 @@ export class CallController {
         answererSrtp = 'none';
       }
     }
-    return { kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp, suites, remote: remoteOf(m, sdp, o) };
+    return { kind: 'relay', media: m, offererCrypto, floorRank, answererProtocol, answererSrtp, suites, remote: remoteOf(m, sdp, o), offererDtls, answererDtls: null };
   }
 
   /** Binds a stream pair for each relayed m= line that has none; on failure closes what it bound. */
@@ -332,7 +399,7 @@ export class CallController {
     o: RequestOptions): Promise<(MediaPair | null)[]> {
     const bound: ControlledStream[] = [];
     const pairs: (MediaPair | null)[] = [];
-    const side = (stream: ControlledStream): SideState => ({ stream, protocol: '', outKey: null, outTag: 0, outPadded: true, inDigest: null });
+    const side = (stream: ControlledStream): SideState => ({ stream, protocol: '', outKey: null, outTag: 0, outPadded: true, inDigest: null, dtls: null });
     try {
       for (const [i, d] of decisions.entries()) {
         const existing = state.media[i] ?? null;
@@ -368,13 +435,17 @@ export class CallController {
       return { tag, suite, key };
     });
     const offererMux = d.media.rtcpMux;
-    const muxToAnswerer = o.mux.has('require') || o.mux.has('offer') || (offererMux && !o.mux.has('demux') && !o.mux.has('reject'));
+    // DTLS runs on the RTP port only: a DTLS side is always muxed.
+    const muxToAnswerer = d.answererDtls !== null || o.mux.has('require') || o.mux.has('offer') || (offererMux && !o.mux.has('demux') && !o.mux.has('reject'));
     return {
       kind: 'relay', pair, offererProtocol: d.media.protocol, answererProtocol: d.answererProtocol,
       offererCrypto: d.offererCrypto === null ? null : { ...d.offererCrypto },
       offererCommitted: false, answererSrtp: d.answererSrtp, offered, floorRank: d.floorRank, policy,
       offererMux, muxToAnswerer, muxFlags: o.mux,
       offererRemote: { rtp: d.remote.rtp, rtcp: d.remote.rtcp },
+      offererDtls: d.offererDtls,
+      // A side already running DTLS keeps its role: the relay re-offers the setup it took.
+      answererDtls: d.answererDtls === null ? null : { setup: theirs.dtls != null ? setupOf(theirs.dtls.role) : d.answererDtls.setup },
     };
   }
 
@@ -397,6 +468,7 @@ export class CallController {
           addRtcp: false,
           rtcpMux: om.muxToAnswerer,
           crypto: om.offered.map((l) => cryptoValue(l.key, l.tag, true)),
+          dtls: om.answererDtls === null ? null : { fingerprint: this.#relay.dtlsFingerprint, setup: om.answererDtls.setup },
         };
       }),
     };
@@ -426,7 +498,7 @@ export class CallController {
     }
     const parsed: SdesCrypto[] = [];
     try {
-      const decisions = sdp.media.map((m, i) => this.#decideAnswer(m, sdp, offer.media[i]!, o, parsed, warnings));
+      const decisions = sdp.media.map((m, i) => this.#decideAnswer(m, sdp, offer.media[i]!, o, req.dtls, offer.answerer, parsed, warnings));
       // Committed from here: nothing below depends on peer input being valid.
       if (offer.answerer.sipTag !== answererTag) {
         if (offer.answerer.sipTag !== null) warnings.push('answer from another to-tag (forked call): it replaces the earlier answer');
@@ -441,7 +513,7 @@ export class CallController {
     }
   }
 
-  #decideAnswer(m: SdpMedia, sdp: ParsedSdp, om: OfferMedia, o: RequestOptions,
+  #decideAnswer(m: SdpMedia, sdp: ParsedSdp, om: OfferMedia, o: RequestOptions, dtlsMode: DtlsMode | undefined, answerer: LegInfo,
     parsed: SdesCrypto[], warnings: string[]): AnswerDecision {
     if (om.kind === 'passthrough') return om;
     if (om.kind === 'disabled') {
@@ -449,6 +521,34 @@ export class CallController {
       return om;
     }
     if (m.port === 0) return { kind: 'disabled' };
+    const media = mediaNo(m);
+    const flags = new Set([...om.muxFlags, ...o.mux]);
+    const mine = om.pair.sides.get(answerer.leg);
+    const offererRole = om.offererDtls === null ? null
+      : om.pair.sides.get(this.#otherLeg(om, answerer))?.dtls?.role ?? answeringRole(om.offererDtls.setup as SetupValue | null, dtlsMode, warnings, media);
+    if (om.answererDtls !== null) {
+      // The relay offered DTLS-SRTP: the answer must keep it, with a fingerprint and rtcp-mux.
+      if (m.cls !== 'dtls' && !(isSecureProtocol(m.protocol) && m.fingerprints.length > 0)) {
+        throw new RelayError(isSecureProtocol(m.protocol) || m.cls === 'rtp' ? 'E_BID_DOWN' : 'E_BAD_SDP', 'answer to a DTLS-SRTP offer without DTLS-SRTP', { media });
+      }
+      if (m.fingerprints.length === 0) throw new RelayError('E_BID_DOWN', 'answer to a DTLS-SRTP offer without a=fingerprint', { media });
+      const fingerprints = canonicalFingerprints(m.fingerprints, media);
+      const setup = peerSetup(m.setup, media);
+      const role = roleFromAnswer(om.answererDtls.setup, setup, media);
+      if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP answer without a=rtcp-mux', { media });
+      const running = mine?.dtls ?? null;
+      if (running !== null && (!sameFingerprints(running.fingerprints, fingerprints) || running.role !== role)) {
+        if (this.#policy.dtlsBidDown === 'refuse') throw new RelayError('E_BID_DOWN', 'answer changes a=fingerprint or a=setup on an established DTLS leg', { media });
+        warnings.push(`media ${media}: answer changes a=fingerprint or a=setup on an established DTLS leg: the running DTLS association is kept`);
+      }
+      if (m.crypto.length > 0) warnings.push(`media ${media}: a=crypto in a DTLS-SRTP answer ignored`);
+      return {
+        kind: 'relay', offer: om, media: m, srtp: null, remote: remoteOf(m, sdp, o), muxAnswerer: true,
+        muxOfferer: om.offererDtls !== null || (om.offererMux && !flags.has('reject')),
+        answererDtls: { role, fingerprints, setup }, offererRole,
+      };
+    }
+    if (mine?.dtls != null) throw new RelayError('E_BID_DOWN', 'answer drops DTLS-SRTP on an established DTLS leg', { media });
     if (m.cls !== 'rtp') throw new RelayError('E_BAD_SDP', 'answer changed the transport of a relayed stream', { media: mediaNo(m) });
     const offeredSecure = isSecureProtocol(om.answererProtocol);
     if (offeredSecure && !isSecureProtocol(m.protocol)) throw new RelayError('E_BID_DOWN', 'answer fell back from SRTP to plain RTP', { media: mediaNo(m) });
@@ -462,10 +562,14 @@ export class CallController {
     } else if (lines.length > 0) {
       warnings.push(`media ${mediaNo(m)}: a=crypto in the answer ignored: none was offered`);
     }
-    const flags = new Set([...om.muxFlags, ...o.mux]);
     const muxAnswerer = om.muxToAnswerer && (m.rtcpMux || flags.has('require'));
-    const muxOfferer = om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux'));
-    return { kind: 'relay', offer: om, media: m, srtp, remote: remoteOf(m, sdp, o), muxAnswerer, muxOfferer };
+    const muxOfferer = om.offererDtls !== null || (om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux')));
+    return { kind: 'relay', offer: om, media: m, srtp, remote: remoteOf(m, sdp, o), muxAnswerer, muxOfferer, answererDtls: null, offererRole };
+  }
+
+  #otherLeg(om: RelayOfferMedia, answerer: LegInfo): Leg {
+    for (const leg of om.pair.sides.keys()) if (leg !== answerer.leg) return leg;
+    throw new RelayError('E_INTERNAL', 'media pair without an offerer side');
   }
 
   /** Commits one answered line to both sides' streams and returns its plan for the offerer's SDP. */
@@ -479,7 +583,13 @@ export class CallController {
     theirs.protocol = d.media.protocol;
     theirs.stream.setRemote(d.remote.rtp, d.remote.rtcp);
     theirs.stream.rtcpMux = d.muxAnswerer;
-    if (d.srtp !== null) {
+    if (d.answererDtls !== null) {
+      if (theirs.dtls == null) {
+        const floor = om.policy.matchOffererFloor ? Math.max(om.floorRank, om.policy.minRank) : om.policy.minRank;
+        installing(() => theirs.stream.startDtls({ role: d.answererDtls!.role, remoteFingerprints: d.answererDtls!.fingerprints, srtpPolicy: dtlsPolicy(om.policy, floor) }));
+        theirs.dtls = { role: d.answererDtls.role, fingerprints: d.answererDtls.fingerprints, peerSetup: d.answererDtls.setup };
+      }
+    } else if (d.srtp !== null) {
       this.#setInbound(theirs, d.srtp.answer);
       this.#setOutbound(theirs, d.srtp.offered.key, d.srtp.offered.tag, true);
     } else {
@@ -490,7 +600,14 @@ export class CallController {
       mine.protocol = om.offererProtocol;
       mine.stream.setRemote(om.offererRemote.rtp, om.offererRemote.rtcp);
       const c = om.offererCrypto;
-      if (c !== null && c.line !== null) {
+      if (om.offererDtls !== null && d.offererRole !== null) {
+        mine.stream.rtcpMux = true;
+        if (mine.dtls == null) {
+          const { fingerprints, setup } = om.offererDtls;
+          installing(() => mine.stream.startDtls({ role: d.offererRole!, remoteFingerprints: fingerprints, srtpPolicy: dtlsPolicy(om.policy, om.policy.minRank) }));
+          mine.dtls = { role: d.offererRole, fingerprints, peerSetup: setup };
+        }
+      } else if (c !== null && c.line !== null) {
         this.#setInbound(mine, c.line);
         c.line = null;
         const key = mine.outKey !== null && mine.outKey.suite === c.suite ? mine.outKey : state.own(generateSdesCrypto(c.tag, c.suite));
@@ -512,7 +629,8 @@ export class CallController {
       rtcpPort: d.muxOfferer ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
       addRtcp: false,
       rtcpMux: d.muxOfferer,
-      crypto: mine.outKey === null ? [] : [cryptoValue(mine.outKey, mine.outTag, mine.outPadded)],
+      crypto: mine.outKey === null || mine.dtls != null ? [] : [cryptoValue(mine.outKey, mine.outTag, mine.outPadded)],
+      dtls: mine.dtls == null ? null : { fingerprint: this.#relay.dtlsFingerprint, setup: setupOf(mine.dtls.role) },
     };
   }
 
@@ -553,6 +671,17 @@ export class CallController {
     side.outKey = null;
     side.inDigest = null;
   }
+}
+
+/** DTLS-SRTP profiles the policy allows at or above `floor`, strongest first. */
+function dtlsSuites(policy: CryptoPolicy, floor: number): SuiteName[] {
+  return SUITES.filter((s) => s.dtlsId !== null && s.encrypts && policy.suites.includes(s.name) && s.rank >= floor && s.rank >= policy.minRank)
+    .sort((a, b) => b.rank - a.rank).map((s) => s.name);
+}
+
+/** What a DTLS side may negotiate: the policy's profiles, none weaker than `floor`. */
+function dtlsPolicy(policy: CryptoPolicy, floor: number): DtlsSrtpPolicy {
+  return { suites: dtlsSuites(policy, floor), minRank: Math.max(floor, policy.minRank) };
 }
 
 /** The stream crypto for a peer's SDES line: every key with its MKI, KDR and lifetime. */

@@ -11,6 +11,7 @@ import type { Endpoint } from '../net/types.ts';
 import type { StreamStats } from '../media/StreamStats.ts';
 import type { Leg } from '../session/Leg.ts';
 import type { CryptoMode, StreamCrypto } from '../session/MediaStream.ts';
+import type { DtlsStreamState, StartDtlsOptions } from '../session/StreamDtls.ts';
 import type { Session } from '../session/Session.ts';
 import { wipe, type SdesCrypto } from '../keying/sdes.ts';
 import type { CryptoPolicy } from './policy.ts';
@@ -35,7 +36,20 @@ export interface ControlledStream {
   setInboundCrypto(c: StreamCrypto | null): void;
   setOutboundCrypto(c: StreamCrypto | null): void;
   setRemote(rtp: Endpoint | null, rtcp?: Endpoint | null): void;
+  readonly dtls: DtlsStreamState;
+  startDtls(o: StartDtlsOptions): void;
+  setRemoteFingerprints(fingerprints: readonly string[]): void;
   close(): void;
+}
+
+/** DTLS-SRTP as agreed on one side: the relay's role and what the peer signalled. */
+export interface SideDtls {
+  /** The relay's role: 'client' is our a=setup:active, 'server' our a=setup:passive. */
+  readonly role: 'client' | 'server';
+  /** The peer's a=fingerprint values in canonical form (lower-case hash, upper-case hex), sorted. */
+  readonly fingerprints: readonly string[];
+  /** The peer's a=setup as it signalled it (null: absent, which means active). */
+  readonly peerSetup: string | null;
 }
 
 /** One leg and the SIP tag it answers to (null until the answerer's to-tag is known). */
@@ -65,6 +79,8 @@ export interface SideState {
    * time avoids keeping the peer's key itself.
    */
   inDigest: Buffer | null;
+  /** DTLS-SRTP on this side once started (keys live in the stream, never here); null: SDES or plain. */
+  dtls?: SideDtls | null;
 }
 
 /** The two streams (one per leg) of one m= line. */
@@ -108,6 +124,10 @@ export interface RelayOfferMedia {
   readonly muxToAnswerer: boolean;
   readonly muxFlags: ReadonlySet<RtcpMuxOption>;
   readonly offererRemote: { readonly rtp: Endpoint | null; readonly rtcp: Endpoint | null };
+  /** DTLS-SRTP chosen for the offerer's side: its canonical fingerprints and a=setup (null: none). */
+  readonly offererDtls: { readonly fingerprints: readonly string[]; readonly setup: string | null } | null;
+  /** DTLS-SRTP offered to the answerer: the a=setup the relay offered ('actpass' unless told). */
+  readonly answererDtls: { readonly setup: 'actpass' | 'active' | 'passive' } | null;
 }
 
 export type OfferMedia = { readonly kind: 'passthrough' } | { readonly kind: 'disabled' } | RelayOfferMedia;

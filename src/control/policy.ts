@@ -43,6 +43,18 @@ export interface CryptoPolicy {
    * willing to go (STYLE rule 18: "no lower than the other leg"). Default true.
    */
   readonly matchOffererFloor: boolean;
+  /**
+   * For an offer carrying both a=crypto and a=fingerprint on RTP/SAVP(F) (a "dual" offer):
+   * key that leg with DTLS-SRTP when it can (usable fingerprint, rtcp-mux, the request's
+   * `DTLS` not `off`), else SDES. Default true: DTLS keys never cross the signalling path.
+   */
+  readonly preferDtls: boolean;
+  /**
+   * What a re-offer that removes or changes a=fingerprint or a=setup on an established
+   * DTLS-SRTP leg does: 'refuse' (E_BID_DOWN, the default) or 'warn' (the running DTLS
+   * association is kept unchanged and a warning returned).
+   */
+  readonly dtlsBidDown: 'refuse' | 'warn';
 }
 
 const SHORT_TAG_BYTES = 10;
@@ -89,7 +101,15 @@ export function resolvePolicy(partial: Partial<CryptoPolicy> = {}): CryptoPolicy
     allowAes192,
     allowF8,
     matchOffererFloor: partial.matchOffererFloor ?? true,
+    preferDtls: partial.preferDtls ?? true,
+    dtlsBidDown: dtlsBidDown(partial.dtlsBidDown),
   });
+}
+
+function dtlsBidDown(v: unknown): 'refuse' | 'warn' {
+  if (v === undefined || v === 'refuse') return 'refuse';
+  if (v === 'warn') return 'warn';
+  bad('policy dtlsBidDown must be refuse or warn');
 }
 
 /** The default policy (see the field comments of CryptoPolicy). */

@@ -86,7 +86,6 @@ export function optionsOf(req: NgRequestBase, address: SdpAddress): RequestOptio
 export function ignoredOptions(req: NgRequestBase, sdp: ParsedSdp, o: RequestOptions): string[] {
   const warnings: string[] = [];
   if (req.direction.length > 0) warnings.push('direction ignored: one media interface');
-  if (req.dtls !== undefined && req.dtls !== 'off') warnings.push('DTLS option ignored: SDES only');
   if (req.recordCall === true) warnings.push('record-call not supported');
   if (req.ice !== 'remove' && hasIceAttributes(sdp.doc)) warnings.push('ICE not supported: ICE attributes removed');
   const family = o.address.addrType;

@@ -126,14 +126,31 @@ function crypto(lines: readonly SdpLine[]): SdpCryptoText[] {
   return out;
 }
 
-function mediaSection(lines: readonly SdpLine[], index: number, t: ReturnType<typeof transformParse>['media'][number] | undefined): SdpMedia {
+/** Values of one a= attribute, by exact name. */
+function values(lines: readonly SdpLine[], name: string): string[] {
+  const out: string[] = [];
+  for (const l of lines) if (l.type === 'a' && attributeName(l.value) === name) out.push(l.value.slice(name.length + 1));
+  return out;
+}
+
+/** DTLS attributes of a section, falling back to the session's (RFC 8122 §5, RFC 4145 §4). */
+function dtlsAttributes(lines: readonly SdpLine[], session: readonly SdpLine[]): { fingerprints: string[]; setup: string | null } {
+  const fps = values(lines, 'fingerprint');
+  const setups = values(lines, 'setup');
+  const setup = setups.length > 0 ? setups : values(session, 'setup');
+  if (setup.length > 1) bad('more than one a=setup line');
+  return { fingerprints: fps.length > 0 ? fps : values(session, 'fingerprint'), setup: setup[0]?.trim().toLowerCase() ?? null };
+}
+
+function mediaSection(lines: readonly SdpLine[], index: number, t: ReturnType<typeof transformParse>['media'][number] | undefined,
+  session: readonly SdpLine[] = []): SdpMedia {
   const m = lines[0]!;
   const fields = m.value.split(' ');
   if (fields.length < 3 || fields.some((f) => f === '')) bad('malformed m= line', { line: m.lineNo });
   const [type, portText, protocol] = fields as [string, string, string];
   const cls = classify(protocol);
   const plainPort = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : -1;
-  const base = { index, type, protocol, cls, crypto: crypto(lines) };
+  const base = { index, type, protocol, cls, crypto: crypto(lines), ...(cls === 'other' ? { fingerprints: [], setup: null } : dtlsAttributes(lines, session)) };
   if (cls === 'other') {
     // Not relayed: read nothing more, so unusual but valid sections (port counts, multicast) pass.
     return { ...base, port: plainPort, connection: null, rtcp: null, rtcpMux: false };
@@ -173,7 +190,7 @@ export function parseSdp(text: string): ParsedSdp {
   // Both split on the same line rule, so the media lists line up one to one.
   if (t.media.length !== doc.media.length) bad('SDP structure not understood');
   const conn = connection(doc.session, t.connection, 'session');
-  const media = doc.media.map((lines, i) => mediaSection(lines, i, t.media[i]));
+  const media = doc.media.map((lines, i) => mediaSection(lines, i, t.media[i], doc.session));
   for (const m of media) {
     if (m.cls !== 'other' && m.port !== 0 && m.connection === null && conn === null) {
       bad('media without a connection address', { line: doc.media[m.index]![0]!.lineNo });

@@ -17,6 +17,11 @@ const ICE_ATTRIBUTES: ReadonlySet<string> = new Set([
   'candidate', 'remote-candidates', 'end-of-candidates',
 ]);
 const KEYING_ATTRIBUTES: ReadonlySet<string> = new Set(['crypto', 'key-mgmt']);
+/**
+ * DTLS-SRTP attributes (RFC 8122, RFC 4145, RFC 8842): they describe one transport hop, so the
+ * peer's never cross the relay; a DTLS side gets the relay's own fingerprint and setup.
+ */
+const DTLS_ATTRIBUTES: ReadonlySet<string> = new Set(['fingerprint', 'setup', 'tls-id', 'connection']);
 
 /** Rewritten lines carry no input position. */
 type OutLine = Pick<SdpLine, 'type' | 'value'>;
@@ -32,6 +37,10 @@ function isIce(l: OutLine): boolean {
 /** Whether any section carries ICE attributes (so that removing them is worth a warning). */
 export function hasIceAttributes(doc: SdpDocument): boolean {
   return doc.session.some(isIce) || doc.media.some((lines) => lines.some(isIce));
+}
+
+function isDtls(l: OutLine): boolean {
+  return l.type === 'a' && DTLS_ATTRIBUTES.has(attributeName(l.value));
 }
 
 function isKeying(l: OutLine): boolean {
@@ -57,13 +66,19 @@ function rewriteRelay(lines: readonly OutLine[], plan: Extract<MediaRewrite, { k
   const conn = connectionValue(plan.connection);
   const out: OutLine[] = [{ type: 'm', value: withPort(lines[0]!.value, plan.port, plan.protocol) }];
   const cryptoLines = plan.crypto.map((value): OutLine => ({ type: 'a', value: `crypto:${value}` }));
+  const dtlsLines: OutLine[] = plan.dtls ? [{ type: 'a', value: `fingerprint:${plan.dtls.fingerprint}` }, { type: 'a', value: `setup:${plan.dtls.setup}` }] : [];
   let cryptoPlaced = false;
+  let dtlsPlaced = false;
   let rtcpSeen = false;
   let muxPresent = false;
   const hasConnection = lines.some((l) => l.type === 'c');
   for (const l of lines.slice(1)) {
     if (l.type === 'c') { out.push({ type: 'c', value: conn }); continue; }
     if (removeIce && isIce(l)) continue;
+    if (isDtls(l)) {
+      if (!dtlsPlaced) { out.push(...dtlsLines); dtlsPlaced = true; }
+      continue;
+    }
     if (isKeying(l)) {
       // The relay's own lines go where the peer's first line was, so the section keeps its shape.
       if (!cryptoPlaced && l.type === 'a') { out.push(...cryptoLines); cryptoPlaced = true; }
@@ -89,21 +104,27 @@ function rewriteRelay(lines: readonly OutLine[], plan: Extract<MediaRewrite, { k
   if (!rtcpSeen && plan.addRtcp) out.push({ type: 'a', value: `rtcp:${plan.rtcpPort}` });
   if (plan.rtcpMux && !muxPresent) out.push({ type: 'a', value: 'rtcp-mux' });
   if (!cryptoPlaced) out.push(...cryptoLines);
+  if (!dtlsPlaced) out.push(...dtlsLines);
   return out;
 }
 
 function rewriteDisabled(lines: readonly OutLine[], plan: Extract<MediaRewrite, { kind: 'disabled' }>, removeIce: boolean): OutLine[] {
   const out: OutLine[] = [{ type: 'm', value: withPort(lines[0]!.value, 0) }];
   for (const l of lines.slice(1)) {
-    if (isKeying(l) || (removeIce && isIce(l))) continue;
+    if (isKeying(l) || isDtls(l) || (removeIce && isIce(l))) continue;
     out.push(l.type === 'c' && plan.connection !== null ? { type: 'c', value: connectionValue(plan.connection) } : l);
   }
   return out;
 }
 
 function rewritePassthrough(lines: readonly OutLine[], originalSessionConnection: OutLine | null,
-  sessionReplaced: boolean, removeIce: boolean): OutLine[] {
+  sessionReplaced: boolean, removeIce: boolean, sessionDtls: readonly OutLine[]): OutLine[] {
   const out = removeIce ? lines.filter((l) => !isIce(l)) : [...lines];
+  // Session-level DTLS attributes were taken off the session (they must not reach relayed
+  // sections); a section that is not relayed still needs them, so it gets its own copies.
+  for (const d of sessionDtls) {
+    if (!lines.some((l) => l.type === 'a' && attributeName(l.value) === attributeName(d.value))) out.push(d);
+  }
   // Not relayed: the section must keep pointing at the peer even when the session c= now names the relay.
   if (sessionReplaced && originalSessionConnection !== null && !lines.some((l) => l.type === 'c')) {
     out.splice(connectionSlot(out), 0, originalSessionConnection);
@@ -123,8 +144,9 @@ export function rewriteSdp(sdp: string, plan: RewritePlan): string {
   const out: OutLine[] = [];
   const originalC = doc.session.find((l) => l.type === 'c') ?? null;
   const sessionReplaced = originalC !== null && plan.sessionConnection !== null;
+  const sessionDtls = doc.session.filter(isDtls);
   for (const l of doc.session) {
-    if (isKeying(l) || (plan.removeIce && isIce(l))) continue;
+    if (isKeying(l) || isDtls(l) || (plan.removeIce && isIce(l))) continue;
     if (l.type === 'o' && plan.origin !== null) {
       const f = l.value.split(' ');
       if (f.length !== 6) throw new RelayError('E_BAD_SDP', 'malformed o= line', { line: l.lineNo });
@@ -141,7 +163,7 @@ export function rewriteSdp(sdp: string, plan: RewritePlan): string {
     switch (m.kind) {
       case 'relay': out.push(...rewriteRelay(lines, m, sessionConnection, plan.removeIce)); break;
       case 'disabled': out.push(...rewriteDisabled(lines, m, plan.removeIce)); break;
-      case 'passthrough': out.push(...rewritePassthrough(lines, originalC, sessionReplaced, plan.removeIce)); break;
+      case 'passthrough': out.push(...rewritePassthrough(lines, originalC, sessionReplaced, plan.removeIce, sessionDtls)); break;
     }
   });
   return `${out.map((l) => `${l.type}=${l.value}`).join('\r\n')}\r\n`;

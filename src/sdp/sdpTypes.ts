@@ -53,6 +53,10 @@ export interface SdpMedia {
   /** a=rtcp-mux present (exactly that name: a=rtcp-mux-only is another attribute). */
   readonly rtcpMux: boolean;
   readonly crypto: readonly SdpCryptoText[];
+  /** a=fingerprint values (RFC 8122) of the section, else of the session; verbatim. */
+  readonly fingerprints: readonly string[];
+  /** a=setup value (RFC 4145) of the section, else of the session; null when absent. */
+  readonly setup: string | null;
 }
 
 export interface SdpOrigin {
@@ -91,6 +95,11 @@ export type MediaRewrite =
       readonly rtcpMux: boolean;
       /** a=crypto values (after `a=crypto:`) replacing every a=crypto line; empty for plain RTP. */
       readonly crypto: readonly string[];
+      /**
+       * DTLS-SRTP on this side: the relay's a=fingerprint and a=setup values written in place of
+       * the peer's. Absent or null: no DTLS attributes at all (the peer's are always removed).
+       */
+      readonly dtls?: { readonly fingerprint: string; readonly setup: string } | null;
     };
 
 export interface RewritePlan {
