@@ -464,7 +464,7 @@ export class CallController {
           port: s.rtpPort.port,
           protocol: om.answererProtocol,
           connection: connectionFor(remoteOf(m, sdp, o), o),
-          rtcpPort: require ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
+          rtcpPort: require || om.answererDtls !== null ? s.rtpPort.port : s.rtcpPort?.port ?? s.rtpPort.port + 1,
           addRtcp: false,
           rtcpMux: om.muxToAnswerer,
           crypto: om.offered.map((l) => cryptoValue(l.key, l.tag, true)),

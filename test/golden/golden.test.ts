@@ -37,6 +37,10 @@ const CASES: Case[] = [
     offerWarnings: [/^ICE not supported: ICE attributes removed$/, /^media 3 \(UDP\/BFCP\) is not RTP: passed through, not relayed$/],
   },
   { name: 'rtcp-mux', offer: { ICE: 'remove' }, answer: {} },
+  // DTLS-SRTP (the relay's fingerprint becomes {{FINGERPRINT}}): a DTLS offerer with its
+  // fingerprint at session level bridged to SDES, and SDES bridged to a DTLS answerer without a=setup.
+  { name: 'dtls-sdes', offer: { ...KAMAILIO, 'transport-protocol': 'RTP/SAVP' }, answer: { replace: ['origin', 'session-connection'] } },
+  { name: 'sdes-dtls', offer: { ...KAMAILIO, 'transport-protocol': 'UDP/TLS/RTP/SAVPF' }, answer: { replace: ['origin', 'session-connection'] } },
 ];
 
 const read = (file: string): string => readFileSync(new URL(file, DIR), 'utf8');
@@ -51,7 +55,7 @@ interface Normalised { text: string; ports: number[]; keys: string[] }
 interface RelayPorts { rtp: ReadonlySet<number>; rtcp: ReadonlySet<number> }
 
 /** Replaces the relay's ports and keys by placeholders, checking each key's length. */
-function normalise(sdp: string, relayPorts: RelayPorts): Normalised {
+function normalise(sdp: string, relayPorts: RelayPorts, fingerprint: string): Normalised {
   const ports: number[] = [];
   const keys: string[] = [];
   const port = (p: string): string | null => {
@@ -65,6 +69,7 @@ function normalise(sdp: string, relayPorts: RelayPorts): Normalised {
     if (m !== null && port(m[2]!) !== null) return `${m[1]}${port(m[2]!)}${m[3]}`;
     m = /^(a=rtcp:)(\d+)(.*)$/.exec(l);
     if (m !== null && port(m[2]!) !== null) return `${m[1]}${port(m[2]!)}${m[3]}`;
+    if (l === `a=fingerprint:${fingerprint}`) return 'a=fingerprint:{{FINGERPRINT}}';
     m = /^(a=crypto:\d+ (\S+) inline:)([A-Za-z0-9+/]+)(=*)(.*)$/.exec(l);
     if (m !== null) {
       const suite = suiteByName(m[2]!);
@@ -119,7 +124,7 @@ describe('golden SDP: offer in → offer out, answer in → answer out', () => {
       const medias = Object.values(before.tags).flatMap((t) => t.medias);
       const allPorts = { rtp: new Set(medias.map((m) => m.localPort)), rtcp: new Set(medias.map((m) => m.localRtcpPort ?? -1)) };
 
-      const no = normalise(o.sdp, allPorts);
+      const no = normalise(o.sdp, allPorts, relay.dtlsFingerprint);
       for (const p of no.ports) assert.ok(answererPorts.has(p), `offer output port ${p} must be one of the answerer leg's`);
       compare(`${c.name}.offer.out.sdp`, no);
 
@@ -127,7 +132,7 @@ describe('golden SDP: offer in → offer out, answer in → answer out', () => {
       const a = await controller.answer(answer);
       assert.ok(!/[^\r]\n/.test(a.sdp) && a.sdp.endsWith('\r\n'), 'CRLF line ends');
       checkWarnings(a.warnings, c.answerWarnings);
-      const na = normalise(a.sdp, allPorts);
+      const na = normalise(a.sdp, allPorts, relay.dtlsFingerprint);
       for (const p of na.ports) assert.ok(offererPorts.has(p), `answer output port ${p} must be one of the offerer leg's`);
       compare(`${c.name}.answer.out.sdp`, na);
 
