@@ -79,7 +79,7 @@ describe('CallController', () => {
     await rejects(cc.offer(offerReq(id, sdp({ media: [{ crypto: [`1 NULL_HMAC_SHA1_80 inline:${K128(2)}`] }] }))), 'E_BID_DOWN', /\[media:1\]/);
     await rejects(cc.offer(offerReq(id, sdp({ media: [{ crypto: [] }] }))), 'E_NO_COMMON_SUITE');
     await rejects(cc.offer(offerReq(id, sdp(), { SDES: ['off'] })), 'E_BAD_REQUEST', /SDES-off/);
-    await rejects(cc.offer(offerReq(id, sdp(), { 'transport-protocol': 'UDP/TLS/RTP/SAVPF' })), 'E_BAD_REQUEST');
+    await rejects(cc.offer(offerReq(id, sdp(), { 'transport-protocol': 'UDP/TLS/RTP/SAVPF', DTLS: 'off' })), 'E_BAD_REQUEST');
     await rejects(cc.offer(offerReq(id, sdp({ media: [{ proto: 'UDP/TLS/RTP/SAVPF', attrs: ['a=fingerprint:sha-256 AA:BB', 'a=setup:actpass'] }] }))), 'E_BAD_SDP', /DTLS/);
     await rejects(cc.offer(offerReq(id, 'v=0\r\nnonsense\r\n')), 'E_BAD_SDP');
     assert.equal(relay.sessionCount, sessions);
