@@ -69,6 +69,8 @@ export class MediaHost {
   readonly #rates: Required<RateLimiterOptions> | null;
   readonly #sessionBuckets = new WeakMap<object, Bucket>();
   readonly #socketBufferBytes: number;
+  /** Live streams, polled on each tick for key-usage events. */
+  readonly #streams = new Set<MediaStream>();
   readonly #dtls: DtlsIdentity | null;
 
   private constructor(core: CryptoCore, o: MediaHostOptions) {
@@ -89,6 +91,7 @@ export class MediaHost {
   /** Advances the data path's coarse clock. */
   tick(now: number): void {
     this.dataPath.now = now;
+    for (const s of this.#streams) s.pollKeyEvents();
   }
 
   /** Binds RTP on `port` and RTCP on `port + 1`; rejects with the bind error. */
@@ -117,6 +120,8 @@ export class MediaHost {
       s.rateLimiter = new StreamAdmission(new Bucket(r.stream, r.burstSeconds, now), new Bucket(others, r.burstSeconds, now),
         sessionBucket, this.sources, (a, p) => s.isLatched(a, p), (a) => s.isExpected(a));
     }
+    this.#streams.add(s);
+    s.once('@close', () => this.#streams.delete(s));
     stream = s;
     return s;
   }

@@ -7,6 +7,7 @@ import { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoCore } from '../crypto/CryptoCore.ts';
 import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
+import { EV_SRTCP_SOFT_LIMIT, EV_SRTP_SOFT_LIMIT } from '../crypto/abi.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import type { DtlsErrorCode } from '../keying/dtls/index.ts';
 import {
@@ -48,6 +49,8 @@ export interface MediaStreamEvents {
   dtlsconnected: [{ suite: SuiteName }];
   /** The DTLS-SRTP handshake failed; the stream stays without keys and carries no media. */
   dtlserror: [{ code: DtlsErrorCode; message: string }];
+  /** A master key is 2^16 packets from its limit (suite or SDES lifetime): re-key soon. */
+  keysoftlimit: [{ direction: 'inbound' | 'outbound'; kind: 'srtp' | 'srtcp' }];
   '@close': [];
 }
 
@@ -188,6 +191,17 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   isLatched(address: string, port: number): boolean {
     const r = this.latchedRtp, c = this.latchedRtcp;
     return (r !== null && r.port === port && r.address === address) || (c !== null && c.port === port && c.address === address);
+  }
+
+  /** Reports the contexts' key-usage events (read from the core, off the packet path). */
+  pollKeyEvents(): void {
+    for (const [ctx, direction] of [[this.inCtx, 'inbound'], [this.outCtx, 'outbound']] as const) {
+      if (ctx < 0) continue;
+      const ev = this.#core.takeEvents(ctx);
+      if (ev <= 0) continue;
+      if (ev & EV_SRTP_SOFT_LIMIT) this.emit('keysoftlimit', { direction, kind: 'srtp' });
+      if (ev & EV_SRTCP_SOFT_LIMIT) this.emit('keysoftlimit', { direction, kind: 'srtcp' });
+    }
   }
 
   /** True when address is where signalling says this stream's peer is. */

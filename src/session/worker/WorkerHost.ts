@@ -129,6 +129,9 @@ export class WorkerHost extends EventEmitter<WorkerHostEvents> {
       case 'latch':
         this.#streams.get(m.id)?.applyLatch(m.rtcp, m.endpoint);
         return;
+      case 'keysoftlimit':
+        this.#streams.get(m.id)?.emit('keysoftlimit', { direction: m.direction, kind: m.kind });
+        return;
       case 'dtls-connected':
         this.#streams.get(m.id)?.applyDtlsConnected(m.suite);
         return;

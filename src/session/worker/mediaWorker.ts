@@ -37,6 +37,7 @@ port.on('message', (m: ToWorker) => {
         .then((s) => {
           streams.set(m.id, s);
           s.on('latch', ({ rtcp, endpoint }) => post({ t: 'latch', id: m.id, rtcp, endpoint }));
+          s.on('keysoftlimit', (e) => post({ t: 'keysoftlimit', id: m.id, ...e }));
           s.on('dtlsconnected', ({ suite }) => post({ t: 'dtls-connected', id: m.id, suite }));
           s.on('dtlserror', ({ code, message }) => post({ t: 'dtls-error', id: m.id, code, message }));
           post({ t: 'bound', id: m.id });

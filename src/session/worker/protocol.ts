@@ -54,6 +54,7 @@ export type FromWorker =
   | { t: 'bound'; id: number; error?: { code: string; message: string } }
   | { t: 'closed'; id: number }
   | { t: 'latch'; id: number; rtcp: boolean; endpoint: Endpoint }
+  | { t: 'keysoftlimit'; id: number; direction: 'inbound' | 'outbound'; kind: 'srtp' | 'srtcp' }
   | { t: 'dtls-connected'; id: number; suite: SuiteName }
   | { t: 'dtls-error'; id: number; code: DtlsErrorCode; message: string }
   | { t: 'stats'; req: number; items: StatsItem[] }
