@@ -8,39 +8,15 @@
 // other keys never get registered: the controller wipes them as soon as negotiation is done.
 import type { CryptoSuite } from '../crypto/suites.ts';
 import type { Endpoint } from '../net/types.ts';
-import type { StreamStats } from '../media/StreamStats.ts';
 import type { Leg } from '../session/Leg.ts';
-import type { CryptoMode, StreamCrypto } from '../session/MediaStream.ts';
-import type { DtlsStreamState, StartDtlsOptions } from '../session/StreamDtls.ts';
 import type { Session } from '../session/Session.ts';
+import type { MediaStreamHandle } from '../session/MediaStreamHandle.ts';
 import { wipe, type SdesCrypto } from '../keying/sdes.ts';
 import type { CryptoPolicy } from './policy.ts';
 import type { RtcpMuxOption } from './ngRequest.ts';
 
-/**
- * What the controller uses of a stream. Structural, so an in-thread MediaStream and a handle
- * to a stream living in a worker both fit.
- */
-export interface ControlledStream {
-  readonly rtpPort: { readonly port: number };
-  readonly rtcpPort: { readonly port: number } | null;
-  readonly stats: StreamStats;
-  rtcpMux: boolean;
-  strictSource: boolean;
-  readonly inMode: CryptoMode;
-  readonly outMode: CryptoMode;
-  readonly inSuite: CryptoSuite | null;
-  readonly outSuite: CryptoSuite | null;
-  readonly remoteRtp: Endpoint | null;
-  readonly latchedRtp: Endpoint | null;
-  setInboundCrypto(c: StreamCrypto | null): void;
-  setOutboundCrypto(c: StreamCrypto | null): void;
-  setRemote(rtp: Endpoint | null, rtcp?: Endpoint | null): void;
-  readonly dtls: DtlsStreamState;
-  startDtls(o: StartDtlsOptions): void;
-  setRemoteFingerprints(fingerprints: readonly string[]): void;
-  close(): void;
-}
+/** What the controller uses of a stream: the handle both in-thread and worker streams give. */
+export type ControlledStream = MediaStreamHandle;
 
 /** DTLS-SRTP as agreed on one side: the relay's role and what the peer signalled. */
 export interface SideDtls {
