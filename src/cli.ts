@@ -79,6 +79,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     workers: config.media.workers,
     io: config.media.io,
     warn: (m) => log.warn(m),
+    ...dtlsCertificateOf(config),
   });
   let ng: ControlServer | null = null;
   let http: HttpApi | null = null;
@@ -239,4 +240,12 @@ if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
     (code) => process.exit(code),
     fatal('daemon failed'),
   );
+}
+
+/** Reads the operator's DTLS certificate, when configured (both files or neither). */
+function dtlsCertificateOf(config: Config): { dtlsCertificate?: { certPem: string; keyPem: string } } {
+  const { dtlsCertFile, dtlsKeyFile } = config.media;
+  if (!dtlsCertFile && !dtlsKeyFile) return {};
+  if (!dtlsCertFile || !dtlsKeyFile) throw new RelayError('E_BAD_REQUEST', 'media.dtlsCertFile and media.dtlsKeyFile go together');
+  return { dtlsCertificate: { certPem: readFileSync(dtlsCertFile, 'utf8'), keyPem: readFileSync(dtlsKeyFile, 'utf8') } };
 }

@@ -56,6 +56,9 @@ export interface Config {
     strictSource: boolean;
     workers: number;
     io: RelayIo;
+    /** PEM files of the DTLS certificate and its key; '' = generate one at start. */
+    dtlsCertFile: string;
+    dtlsKeyFile: string;
   };
   srtp: {
     /** SDES suites the relay agrees to and offers; [] = the built-in default set. */
@@ -110,6 +113,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'media.lifetime', type: 'int', default: 10_800, min: 1, max: 604_800, doc: 'Seconds a session may live at most.' },
   { key: 'media.maxSessions', type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent sessions; beyond it offers fail with "Parallel session limit reached".' },
   { key: 'media.strictSource', type: 'bool', default: false, doc: 'After latching, drop packets from other sources even when they authenticate.' },
+  { key: 'media.dtlsCertFile', type: 'string', default: '', defaultText: 'a new ECDSA P-256 certificate at each start', doc: 'PEM certificate for DTLS-SRTP (its sha-256 fingerprint goes into a=fingerprint).' },
+  { key: 'media.dtlsKeyFile', type: 'string', default: '', defaultText: 'none', doc: 'PEM private key of media.dtlsCertFile.' },
   { key: 'media.workers', type: 'int', default: 0, min: 0, max: 64, doc: 'Worker threads carrying media (each with its own crypto core and sockets); 0 keeps media in the main thread.' },
   { key: 'media.io', type: 'io', default: 'auto', doc: `Media socket backend (${RELAY_IO.join(', ')}): native = batched recvmmsg/sendmmsg addon, auto = native when it loads.` },
   { key: 'srtp.suites', type: 'suites', default: [], defaultText: 'the strongest suites with 80-bit tags, plus AES_CM_128_HMAC_SHA1_32', doc: 'Comma-separated SDES suites the relay agrees to and offers, by RFC 4568 name.' },
@@ -403,6 +408,8 @@ function build(v: Map<string, Value>): Config {
       strictSource: bool('media.strictSource'),
       workers: int('media.workers'),
       io: v.get('media.io') as RelayIo,
+      dtlsCertFile: str('media.dtlsCertFile'),
+      dtlsKeyFile: str('media.dtlsKeyFile'),
     },
     srtp: {
       suites: (v.get('srtp.suites') as string[]).filter(isSuiteName),
