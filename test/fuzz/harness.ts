@@ -13,6 +13,7 @@
 // Budgets: FUZZ_ITERATIONS inputs per target (default per file) and FUZZ_TIME_MS per target
 // (default 1500 ms), whichever ends first. FUZZ_SEED makes a run reproducible. A failing input
 // is printed as hex (and JSON for text targets) in the assertion message.
+import { SeededRng } from '../helpers/rng.ts';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -26,20 +27,9 @@ export function iterations(ciDefault: number): number {
   return v === undefined ? ciDefault : Number(v);
 }
 
-/** mulberry32: small, fast and seeded. */
-export class Rng {
-  #s: number;
-  constructor(seed: number) { this.#s = seed >>> 0; }
-  next(): number {
-    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
-    let t = this.#s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+/** The shared seeded generator, with `int(n)` in [0, n) as the mutators use it. */
+export class Rng extends SeededRng {
   int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
-  bytes(n: number): Uint8Array { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = this.int(256); return b; }
 }
 
 const CORPUS_ROOT = new URL('./corpus/', import.meta.url).pathname;

@@ -7,20 +7,7 @@ import type { DtlsSrtpKeys } from '../../../src/keying/dtls/exportKeys.ts';
 import { encodeHandshakeFragment, parseHandshakeFragments } from '../../../src/keying/dtls/handshake.ts';
 import { ContentType, encodeRecord, parseRecords } from '../../../src/keying/dtls/records.ts';
 
-/** mulberry32: small and seeded. */
-export class Rng {
-  #s: number;
-  constructor(seed: number) { this.#s = seed >>> 0; }
-  next(): number {
-    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
-    let t = this.#s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  bytes(n: number): Uint8Array { return Uint8Array.from({ length: n }, () => Math.floor(this.next() * 256)); }
-}
+export { Rng } from '../../helpers/rng.ts';
 
 export type Direction = 'c2s' | 's2c';
 
