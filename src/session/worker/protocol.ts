@@ -1,6 +1,7 @@
 // Messages between the relay (main thread) and a media worker. Keys travel only in `crypto`
 // messages, as transferred buffers that the sender no longer holds.
 import type { AddressFamily, Endpoint } from '../../net/types.ts';
+import type { StreamCrypto } from '../MediaStream.ts';
 import type { SuiteName } from '../../crypto/suites.ts';
 import type { MediaHostOptions } from '../MediaHost.ts';
 import type { SecurityEvent } from '../RateLimiter.ts';
@@ -17,16 +18,8 @@ export type WorkerInit = Omit<MediaHostOptions, 'onSecurity' | 'warn' | 'dtls'> 
   dtlsCertificate: { certPem: string; keyPem: string };
 };
 
-export interface CryptoSpecMsg {
-  suite: SuiteName;
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
-  replayWindow?: number;
-  mki?: { length: number; value: number };
-  kdr?: number;
-  lifetime?: bigint;
-  moreKeys?: { masterKey: Uint8Array; masterSalt: Uint8Array; mki: number; lifetime?: bigint }[];
-}
+/** A stream's keys as posted to the worker: StreamCrypto is plain data, so it clones as is. */
+export type CryptoSpecMsg = StreamCrypto;
 
 export type ToWorker =
   | { t: 'bind'; id: number; family: AddressFamily; address: string; port: number; index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number }
