@@ -2,7 +2,7 @@
 // A data-path call returns >= 0 (a length) or one of these negative codes.
 // CryptoCore checks at load that the exported values equal its own copy.
 
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2; // 2: takeover floors (ctxApplyFloor) and index read-out
 
 export const ST_OK: i32 = 0;
 export const ST_BAD_CTX: i32 = -1;          // unknown or stale context handle

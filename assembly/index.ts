@@ -29,6 +29,7 @@ export { srtpKdf } from './srtp/kdf';
 export {
   coreInit, ctxCreate, ctxDestroy, ctxSetRoc, ctxGetRoc, ctxTakeEvents, ctxSetPacketCounts,
   ctxSlotPtr, ctxSlotBytes, ctxAddKey, ctxSetTxKey, ctxSetKeyLimit,
+  ctxApplyFloor, ctxSsrcCount, ctxEntrySsrc, ctxEntryIndex,
 } from './srtp/context';
 export { srtpProtect, srtpUnprotect } from './srtp/srtp';
 export { srtcpProtect, srtcpUnprotect } from './srtp/srtcp';

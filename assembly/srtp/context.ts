@@ -9,8 +9,10 @@ import { GHASH_KEY_BYTES, ghashSetKey } from '../ghash';
 import { HMAC_STATE_BYTES, hmacSha1Init } from '../hmacSha1';
 import {
   ST_OK, ST_BAD_CTX, ST_BAD_PARAM, ST_NO_SLOT, ST_NOT_SUPPORTED, ST_SSRC_TABLE_FULL, ST_UNKNOWN_MKI,
-  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_AES_F8, FLAG_ALLOW_NULL_CIPHER, MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
+  CIPHER_NULL, CIPHER_AES_CM, CIPHER_AES_GCM, CIPHER_AES_F8, FLAG_ALLOW_NULL_CIPHER, FLAG_OUTBOUND,
+  MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW,
 } from '../abi';
+import { replayMarkThrough } from './replay';
 import {
   kdfBegin, kdfDerive, kdfEnd, LABEL_RTP_ENC, LABEL_RTP_AUTH, LABEL_RTP_SALT,
   LABEL_RTCP_ENC, LABEL_RTCP_AUTH, LABEL_RTCP_SALT,
@@ -68,11 +70,13 @@ export const S_STATE: usize = 4;      // u32 SS_* bits
 export const S_RTP_TOP: usize = 8;    // u64 highest SRTP index accepted (in) / sent (out)
 export const S_RTCP_TOP: usize = 16;  // u32 highest SRTCP index accepted (in) / next to send (out)
 export const S_PRESET_ROC: usize = 20;// u32 ROC given out of band before the first packet
+export const S_RTP_FLOOR: usize = 24; // u64 takeover floor (SS_FLOOR): no SRTP index ≤ it is protected or accepted
 export const S_HEADER: usize = 32;
 export const SS_USED: u32 = 1;
 export const SS_RTP_INIT: u32 = 2;
 export const SS_RTCP_INIT: u32 = 4;
 export const SS_ROC_PRESET: u32 = 8;
+export const SS_FLOOR: u32 = 16;
 
 // Session keys pass through here between the PRF and their expanded forms; wiped after.
 const KEY_STAGE: usize = memory.data(64, 64);
@@ -401,6 +405,83 @@ export function ctxGetRoc(handle: i32, ssrc: u32): i64 {
   if (state & SS_RTP_INIT) return <i64>(load<u64>(e, S_RTP_TOP) >> 16);
   if (state & SS_ROC_PRESET) return <i64>load<u32>(e, S_PRESET_ROC);
   return -1;
+}
+
+/**
+ * Takeover floor for ssrc (a high-water mark another relay persisted before using the indexes
+ * below it under the same key). Raises, never lowers:
+ * - SRTP (rtcp = 0), either direction: the highest index becomes at least `floor` with every
+ *   index ≤ floor marked seen, so index estimation continues from the floor's ROC; unprotect
+ *   rejects ≤ floor as a replay and protect refuses it (ST_INDEX_REUSE), also after ctxSetRoc.
+ * - SRTCP inbound: the same for the 31-bit index. SRTCP outbound: the next index sent is at
+ *   least floor + 1 (floor 2^31-1 leaves none: protect then returns ST_KEY_EXPIRED).
+ * Creates the entry if needed (a control-plane act, like ctxSetRoc). Returns ST_OK or a status.
+ */
+export function ctxApplyFloor(handle: i32, ssrc: u32, rtcp: i32, floor: u64): i32 {
+  const p = slotOf(handle);
+  if (p == 0) return ST_BAD_CTX;
+  if (rtcp != 0 && rtcp != 1) return ST_BAD_PARAM;
+  if (floor >= (rtcp ? SRTCP_MAX_PACKETS : SRTP_MAX_PACKETS)) return ST_BAD_PARAM;
+  let e = findEntry(p, ssrc);
+  if (e == 0) e = addEntry(p, ssrc);
+  if (e == 0) return ST_SSRC_TABLE_FULL;
+  const state = load<u32>(e, S_STATE);
+  const rb = <u64>ringBits;
+  if (rtcp == 0) {
+    const f = state & SS_FLOOR ? max(floor, load<u64>(e, S_RTP_FLOOR)) : floor;
+    store<u64>(e, f, S_RTP_FLOOR);
+    const init = (state & SS_RTP_INIT) != 0;
+    store<u64>(e, replayMarkThrough(entryRtpBitmap(e), rb, init, load<u64>(e, S_RTP_TOP), f), S_RTP_TOP);
+    store<u32>(e, state | SS_RTP_INIT | SS_FLOOR, S_STATE);
+  } else if (load<i32>(p, C_FLAGS) & FLAG_OUTBOUND) {
+    // Outbound S_RTCP_TOP is the next index to send.
+    if (<u64>load<u32>(e, S_RTCP_TOP) <= floor) store<u32>(e, <u32>floor + 1, S_RTCP_TOP);
+    store<u32>(e, state | SS_RTCP_INIT, S_STATE);
+  } else {
+    const init = (state & SS_RTCP_INIT) != 0;
+    const top = replayMarkThrough(entryRtcpBitmap(e), rb, init, <u64>load<u32>(e, S_RTCP_TOP), floor);
+    store<u32>(e, <u32>top, S_RTCP_TOP);
+    store<u32>(e, state | SS_RTCP_INIT, S_STATE);
+  }
+  return ST_OK;
+}
+
+/** SSRC entries in the context (some may carry no index yet), or a negative status. */
+export function ctxSsrcCount(handle: i32): i32 {
+  const p = slotOf(handle);
+  if (p == 0) return ST_BAD_CTX;
+  return load<i32>(p, C_SSRC_COUNT);
+}
+
+@inline function entryAt(p: usize, i: i32): usize {
+  if (i < 0 || i >= load<i32>(p, C_SSRC_COUNT)) return 0;
+  return p + ssrcTableOffset + <usize>i * entryBytes;
+}
+
+/** The SSRC of entry i, or a negative status. */
+export function ctxEntrySsrc(handle: i32, i: i32): i64 {
+  const p = slotOf(handle);
+  if (p == 0) return <i64>ST_BAD_CTX;
+  const e = entryAt(p, i);
+  if (e == 0) return <i64>ST_BAD_PARAM;
+  return <i64>load<u32>(e, S_SSRC);
+}
+
+/**
+ * Entry i's highest SRTP (rtcp = 0) or SRTCP (rtcp = 1) index accepted (inbound) or sent
+ * (outbound) — a floor counts as used — *plus one*: 0 means none yet, < 0 is a status.
+ */
+export function ctxEntryIndex(handle: i32, i: i32, rtcp: i32): i64 {
+  const p = slotOf(handle);
+  if (p == 0) return <i64>ST_BAD_CTX;
+  const e = entryAt(p, i);
+  if (e == 0 || (rtcp != 0 && rtcp != 1)) return <i64>ST_BAD_PARAM;
+  const state = load<u32>(e, S_STATE);
+  if (rtcp == 0) return state & SS_RTP_INIT ? <i64>load<u64>(e, S_RTP_TOP) + 1 : 0;
+  if ((state & SS_RTCP_INIT) == 0) return 0;
+  const top = <i64>load<u32>(e, S_RTCP_TOP);
+  // Outbound keeps the next index to send, inbound the highest accepted.
+  return load<i32>(p, C_FLAGS) & FLAG_OUTBOUND ? top : top + 1;
 }
 
 /** Returns and clears the context's pending EV_* bits. */

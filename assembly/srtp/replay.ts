@@ -45,3 +45,24 @@ export function replayCommit(bitmap: usize, ringBits: u64, initialized: bool, to
   store<u64>(p, load<u64>(p) | (<u64>1 << (idx & 63)));
   return !initialized || idx > top ? idx : top;
 }
+
+/**
+ * Marks every index ≤ floor as seen (a takeover floor, see ctxApplyFloor) and returns the new
+ * top. Control path only: at most ringBits bit writes.
+ */
+export function replayMarkThrough(bitmap: usize, ringBits: u64, initialized: bool, top: u64, floor: u64): u64 {
+  if (!initialized || floor >= top) {
+    // Every ring position then stands for an index ≤ floor.
+    memory.fill(bitmap, 0xff, <usize>(ringBits >> 3));
+    return floor;
+  }
+  // Below top: only positions still inside a window (less than ringBits behind top) matter.
+  let idx = floor;
+  while (top - idx < ringBits) {
+    const p = bitWord(bitmap, ringBits, idx);
+    store<u64>(p, load<u64>(p) | (<u64>1 << (idx & 63)));
+    if (idx == 0) break;
+    idx--;
+  }
+  return top;
+}

@@ -15,10 +15,10 @@ import {
   dropKeys, readMki, writeMki,
   C_CIPHER, C_KEY_LEN, C_RTP_TAG, C_FLAGS, C_WINDOW, C_EVENTS, C_MKI_LEN, C_TX_KEY,
   K_RK, K_SALT, K_AUTH, K_F8_MASK, KS_MKI, KS_SRTP_COUNT, KS_SRTP_LIMIT,
-  S_STATE, S_RTP_TOP, S_PRESET_ROC, SS_RTP_INIT, SS_ROC_PRESET,
+  S_STATE, S_RTP_TOP, S_PRESET_ROC, S_RTP_FLOOR, SS_RTP_INIT, SS_ROC_PRESET, SS_FLOOR,
 } from './context';
 import { estimateIndex } from './roc';
-import { replayCheck, replayCommit } from './replay';
+import { replayCheck, replayCommit, replayMarkThrough } from './replay';
 import { rtpHeaderLen, paddingOk } from './rtpHeader';
 import { gcmSealRtp, gcmOpenRtp } from './gcm';
 import { f8XorRtp } from './f8';
@@ -86,6 +86,8 @@ export function srtpProtect(handle: i32, ptr: usize, len: i32, cap: i32): i32 {
   if (est < 0) return ST_REPLAY_OLD;
   const index = <u64>est;
   const state = load<u32>(e, S_STATE);
+  // A takeover floor holds whatever else says yes: after ctxSetRoc, and with FLAG_ALLOW_REPEAT_TX.
+  if ((state & SS_FLOOR) != 0 && index <= load<u64>(e, S_RTP_FLOOR)) return ST_INDEX_REUSE;
   const init = (state & SS_RTP_INIT) != 0;
   const top = load<u64>(e, S_RTP_TOP);
   if ((load<i32>(p, C_FLAGS) & FLAG_ALLOW_REPEAT_TX) == 0) {
@@ -161,6 +163,8 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
     } else {
       const roc: u64 = state & SS_ROC_PRESET ? <u64>load<u32>(e, S_PRESET_ROC) : 0;
       index = (roc << 16) | <u64>seq;
+      // ctxSetRoc restarted the window; a takeover floor still holds.
+      if ((state & SS_FLOOR) != 0 && index <= load<u64>(e, S_RTP_FLOOR)) return ST_REPLAY_OLD;
     }
   } else {
     index = <u64>seq;
@@ -188,7 +192,12 @@ export function srtpUnprotect(handle: i32, ptr: usize, len: i32): i32 {
     if (entry == 0) { dropKeys(keys); return ST_SSRC_TABLE_FULL; }
   }
   commitKeys(p, ks, keys, index, false);
-  store<u64>(entry, replayCommit(entryRtpBitmap(entry), ctxRingBits(), init, top, index), S_RTP_TOP);
+  let newTop = replayCommit(entryRtpBitmap(entry), ctxRingBits(), init, top, index);
+  // A fresh window after ctxSetRoc must still count everything ≤ the floor as seen.
+  if (!init && (load<u32>(entry, S_STATE) & SS_FLOOR) != 0) {
+    newTop = replayMarkThrough(entryRtpBitmap(entry), ctxRingBits(), true, newTop, load<u64>(entry, S_RTP_FLOOR));
+  }
+  store<u64>(entry, newTop, S_RTP_TOP);
   store<u32>(entry, load<u32>(entry, S_STATE) | SS_RTP_INIT, S_STATE);
   countPacket(p, ks);
   return authLen;

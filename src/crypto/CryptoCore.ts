@@ -49,6 +49,15 @@ export interface ContextParams {
   insecureAllowRepeatTx?: boolean;
 }
 
+/** One SSRC of a context: its highest SRTP and SRTCP index, undefined while it has none. */
+export interface ContextSsrcIndex {
+  readonly ssrc: number;
+  readonly srtp: number | undefined;
+  readonly srtcp: number | undefined;
+}
+
+export type IndexKind = 'srtp' | 'srtcp';
+
 interface CoreExports {
   memory: WebAssembly.Memory;
   ABI_VERSION: WebAssembly.Global;
@@ -72,6 +81,10 @@ interface CoreExports {
   ctxSetPacketCounts(h: number, srtp: bigint, srtcp: bigint): number;
   ctxSlotPtr(h: number): number;
   ctxSlotBytes(): number;
+  ctxApplyFloor(h: number, ssrc: number, rtcp: number, floor: bigint): number;
+  ctxSsrcCount(h: number): number;
+  ctxEntrySsrc(h: number, i: number): bigint;
+  ctxEntryIndex(h: number, i: number, rtcp: number): bigint;
   srtpProtect(h: number, ptr: number, len: number, cap: number): number;
   srtpUnprotect(h: number, ptr: number, len: number): number;
   srtcpProtect(h: number, ptr: number, len: number, cap: number): number;
@@ -272,6 +285,36 @@ export class CryptoCore {
     return r < 0n ? undefined : Number(r);
   }
   takeEvents(h: number): number { return this.#x.ctxTakeEvents(h); }
+
+  /** Highest index accepted (inbound context) or sent (outbound) per SSRC; an applied floor counts
+   *  as used. SSRCs with neither (e.g. only a setRoc) are left out. */
+  indexState(h: number): ContextSsrcIndex[] {
+    const n = this.#x.ctxSsrcCount(h);
+    if (n < 0) throw new SrtpError(n, 'indexState');
+    const out: ContextSsrcIndex[] = [];
+    for (let i = 0; i < n; i++) {
+      const ssrc = this.#x.ctxEntrySsrc(h, i);
+      const rtp = this.#x.ctxEntryIndex(h, i, 0);
+      const rtcp = this.#x.ctxEntryIndex(h, i, 1);
+      if (ssrc < 0n || rtp < 0n || rtcp < 0n) throw new SrtpError(Number(ssrc < 0n ? ssrc : rtp < 0n ? rtp : rtcp), 'indexState');
+      // The core returns index + 1 so that 0 can mean "none".
+      if (rtp === 0n && rtcp === 0n) continue;
+      out.push({ ssrc: Number(ssrc), srtp: rtp === 0n ? undefined : Number(rtp - 1n), srtcp: rtcp === 0n ? undefined : Number(rtcp - 1n) });
+    }
+    return out;
+  }
+
+  /**
+   * Raises ssrc's index to at least `floor` (see ctxApplyFloor in assembly/srtp/context.ts):
+   * inbound rejects ≤ floor as a replay; outbound SRTP refuses ≤ floor (INDEX_REUSE) and keeps the
+   * floor's ROC; outbound SRTCP continues at floor + 1. Throws E_BAD_PARAM for a floor out of range
+   * (2^48-1 SRTP, 2^31-1 SRTCP), E_SSRC_TABLE_FULL, E_BAD_CTX.
+   */
+  applyIndexFloor(h: number, ssrc: number, kind: IndexKind, floor: number): void {
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new SrtpError(Status.BAD_PARAM, 'applyIndexFloor');
+    const st = this.#x.ctxApplyFloor(h, ssrc >>> 0, kind === 'srtcp' ? 1 : 0, BigInt(floor));
+    if (st < 0) throw new SrtpError(st, 'applyIndexFloor');
+  }
   setPacketCounts(h: number, srtp: bigint, srtcp: bigint): number { return this.#x.ctxSetPacketCounts(h, srtp, srtcp); }
 
   /** A copy of the context's slot bytes (keys included): for tests asserting "no change". */

@@ -1,5 +1,5 @@
 // Mirror of assembly/abi.ts. CryptoCore.load() checks every value against the WASM exports.
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const Status = {
   OK: 0,
