@@ -15,6 +15,7 @@ import { Logger } from './Logger.ts';
 import { Relay } from './session/Relay.ts';
 import { CallController } from './control/CallController.ts';
 import { ControlServer } from './control/ControlServer.ts';
+import { Admission } from './control/Admission.ts';
 import { HttpApi } from './control/HttpApi.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { SecurityLog } from './security/SecurityLog.ts';
@@ -41,6 +42,8 @@ export interface Daemon {
   readonly relay: Relay;
   readonly ng: ControlServer;
   readonly http: HttpApi | null;
+  /** New-call admission: drain switch, per-SBE/CPU/load caps. */
+  readonly admission: Admission;
   readonly policy: CryptoPolicy;
   /** Graceful stop (see the file comment). Idempotent. */
   stop(reason: string): Promise<void>;
@@ -85,16 +88,29 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   let http: HttpApi | null = null;
   // Bans, bid-down refusals and auth-failure storms: `security` log lines and metrics.
   const security = new SecurityLog({ log: log.child({ component: 'security' }), media: relay });
+  const admission = new Admission({
+    hasCall: (callId) => relay.getSession(callId) !== undefined,
+    drain: config.control.drain,
+    maxSessionsPerSbe: config.control.maxSessionsPerSbe,
+    maxCpu: config.control.maxCpu,
+    maxLoad: config.control.maxLoad,
+    cpuWindowMs: config.control.cpuWindowMs,
+  });
   try {
     const controller = new CallController({ relay, policy });
     const metrics = new Metrics({ media: relay, version: v });
     const sessionLog = log.child({ component: 'relay' });
     relay.on('sessionclose', (session, reason) => {
+      admission.released(session.callId);
       metrics.sessionClosed(session, reason);
       sessionLog.info('session closed', { callId: session.callId, reason });
     });
     metrics.observeSecurity(security.observer);
     security.observeRelay(relay);
+    metrics.observeAdmission(admission.observer, admission.draining);
+    const admissionLog = log.child({ component: 'admission' });
+    admission.observer.on('drain', (e) => admissionLog.warn(e.enabled ? 'drain mode on: new calls refused' : 'drain mode off', { sessions: relay.sessionCount }));
+    admission.observer.on('refusal', (e) => admissionLog.info('new call refused', { reason: e.reason, sbe: e.sbe, callId: e.callId }));
 
     const loadCap = config.ng.loadLimit > 0 ? config.ng.loadLimit : config.media.maxSessions;
     ng = await ControlServer.listen({
@@ -109,6 +125,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       replyCacheTtlMs: config.ng.replyCacheTtlMs,
       // Re-offers of calls already up are never refused: only new calls count against the cap.
       loadLimit: { atLimit: (callId) => relay.sessionCount >= loadCap && relay.getSession(callId) === undefined },
+      admission,
       logger: log.child({ component: 'ng' }),
     });
     metrics.observeControlServer(ng.observer);
@@ -118,6 +135,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       http = await HttpApi.listen({
         control: controller,
         metrics,
+        admission,
         address: config.http.address,
         port: config.http.port,
         token: config.http.token,
@@ -131,6 +149,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     }
   } catch (e) {
     security.close();
+    admission.close();
     await ng?.close(0);
     await http?.close(0);
     await relay.close();
@@ -144,6 +163,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     relay,
     ng: ngServer,
     http: httpApi,
+    admission,
     policy,
     stop(reason: string): Promise<void> {
       if (stopping) return stopping;
@@ -153,6 +173,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         const drainMs = Math.max(100, Math.floor(config.shutdownTimeoutMs / 2));
         await Promise.all([ngServer.close(drainMs), httpApi?.close(drainMs)]);
         security.close();
+        admission.close();
         // Closes every session (sockets, then crypto contexts: keys zeroed in the core) and
         // stops the media hosts, worker threads included.
         await relay.close();
@@ -224,6 +245,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Drain toggle for operators without HTTP access (kill -USR2 <pid>).
+    process.on('SIGUSR2', () => daemon.admission.setDrain(!daemon.admission.draining));
   });
 }
 

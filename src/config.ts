@@ -35,6 +35,14 @@ export interface Config {
     maxInFlight: number;
     loadLimit: number;
   };
+  /** Admission of new calls (src/control/Admission.ts). */
+  control: {
+    drain: boolean;
+    maxSessionsPerSbe: number;
+    maxCpu: number;
+    maxLoad: number;
+    cpuWindowMs: number;
+  };
   http: {
     enabled: boolean;
     address: string;
@@ -98,6 +106,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ng.replyCacheTtlMs', type: 'int', default: 60_000, min: 1000, max: 600_000, doc: 'How long a reply is replayed to a retransmitted request, ms.' },
   { key: 'ng.maxInFlight', type: 'int', default: 256, min: 1, max: 65536, doc: 'ng commands executing at once; more get an error reply.' },
   { key: 'ng.loadLimit', type: 'int', default: 0, min: 0, max: 1_000_000, defaultText: '0 (= media.maxSessions)', doc: 'Sessions at which new offers from SBEs that support it get "result: load limit".' },
+  { key: 'control.drain', type: 'bool', default: false, doc: 'Start in drain mode: refuse new calls (SBEs fail over to the next relay), keep serving current ones. Switch at run time with POST /v1/drain or SIGUSR2.' },
+  { key: 'control.maxSessionsPerSbe', type: 'int', default: 0, min: 0, max: 1_000_000, defaultText: '0 (no cap)', doc: 'Open sessions one SBE (ng source address) may have created; beyond it its new calls are refused ("load limit").' },
+  { key: 'control.maxCpu', type: 'int', default: 0, min: 0, max: 6400, defaultText: '0 (no cap)', doc: 'Process CPU, percent of one core over control.cpuWindowMs, at which new calls are refused ("load limit").' },
+  { key: 'control.maxLoad', type: 'int', default: 0, min: 0, max: 10_000, defaultText: '0 (no cap)', doc: 'Host 1-minute load average at which new calls are refused ("load limit").' },
+  { key: 'control.cpuWindowMs', type: 'int', default: 5000, min: 1000, max: 60_000, doc: 'Sliding window over which control.maxCpu is measured, ms.' },
   { key: 'http.enabled', type: 'bool', default: true, doc: 'Serve the HTTP/JSON API, /metrics and /healthz.' },
   { key: 'http.address', type: 'address', default: '127.0.0.1', doc: 'Address the HTTP API binds to; a non-loopback address requires http.token.' },
   { key: 'http.port', type: 'int', default: 8080, min: 0, max: 65535, doc: 'HTTP API port (0 = any free port).' },
@@ -387,6 +400,13 @@ function build(v: Map<string, Value>): Config {
       replyCacheTtlMs: int('ng.replyCacheTtlMs'),
       maxInFlight: int('ng.maxInFlight'),
       loadLimit: int('ng.loadLimit'),
+    },
+    control: {
+      drain: bool('control.drain'),
+      maxSessionsPerSbe: int('control.maxSessionsPerSbe'),
+      maxCpu: int('control.maxCpu'),
+      maxLoad: int('control.maxLoad'),
+      cpuWindowMs: int('control.cpuWindowMs'),
     },
     http: {
       enabled: bool('http.enabled'),

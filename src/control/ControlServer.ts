@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../Logger.ts';
 import { AddressFilter, isLoopbackAddress } from '../net/AddressFilter.ts';
 import { ReplyCache } from './ReplyCache.ts';
 import { TokenBucket } from './TokenBucket.ts';
-import { dispatchNg, type CallControl, type CommandErrorCode, type LoadLimit } from './commands.ts';
+import { dispatchNg, type AdmissionGate, type CallControl, type CommandErrorCode, type LoadLimit } from './commands.ts';
 import {
   formatNgReply, MAX_COOKIE_LENGTH, NG_DEFAULTS, ngErrorReply, parseNgRequest, type NgCommand, type NgFormat, type NgReply, type NgResult,
 } from './ngRequest.ts';
@@ -58,6 +58,8 @@ export interface ControlServerOptions {
   replyCacheMaxEntries?: number;
   /** Soft cap answered with `result: load limit`. Default none. */
   loadLimit?: LoadLimit;
+  /** Admission of new calls (drain, per-SBE, CPU and load caps); the SBE is the source address. Default none. */
+  admission?: AdmissionGate;
   /** Default: no logging. */
   logger?: Logger;
 }
@@ -123,6 +125,7 @@ export class ControlServer {
   readonly #maxDatagramBytes: number;
   readonly #maxInFlight: number;
   readonly #loadLimit: LoadLimit | undefined;
+  readonly #admission: AdmissionGate | undefined;
   readonly #log: Logger;
   #accepting = true;
   #socketClosed = false;
@@ -144,6 +147,7 @@ export class ControlServer {
     this.#maxDatagramBytes = options.maxDatagramBytes ?? CONTROL_SERVER_DEFAULTS.maxDatagramBytes;
     this.#maxInFlight = options.maxInFlight ?? CONTROL_SERVER_DEFAULTS.maxInFlight;
     this.#loadLimit = options.loadLimit;
+    this.#admission = options.admission;
     this.#log = options.logger ?? silentLogger;
     socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     // A socket error after bind (ICMP unreachable reported on some systems) is not fatal for a
@@ -290,7 +294,7 @@ export class ControlServer {
       return this.#format(parsed.cookie, ngErrorReply(parsed.error), parsed.format);
     }
     const { cookie, request, format } = parsed;
-    const r = await dispatchNg(this.#control, request, { loadLimit: this.#loadLimit });
+    const r = await dispatchNg(this.#control, request, { loadLimit: this.#loadLimit, admission: this.#admission, source: rinfo.address });
     const durationMs = performance.now() - started;
     this.observer.emit('command', { command: request.command, result: r.reply.result, code: r.error?.code, durationMs });
     const context = { source: rinfo.address, cookie, command: request.command, callId: request.callId, result: r.reply.result, durationMs: Math.round(durationMs) };

@@ -34,6 +34,7 @@ import {
   type NgAnswerRequest, type NgOfferRequest,
 } from './ngRequest.ts';
 import { openApiDocument } from './openapi.ts';
+import type { Admission } from './Admission.ts';
 
 export interface HttpApiOptions {
   /** The call controller. Required. */
@@ -50,6 +51,8 @@ export interface HttpApiOptions {
   maxBodyBytes?: number;
   /** Requests per second over all clients (token bucket); 0 = unlimited. Default 200. */
   requestsPerSecond?: number;
+  /** Drain switch and admission state for /v1/drain. Default: /v1/drain answers 404. */
+  admission?: Pick<Admission, 'setDrain' | 'snapshot' | 'check' | 'admitted'>;
   /** Reported in /openapi.json and /healthz. Default '0.0.0'. */
   version?: string;
   /** Default: no logging. */
@@ -83,7 +86,7 @@ class HttpError extends Error {
 
 // ---------------------------------------------------------------- routes
 
-export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'openapi' | 'metrics' | 'healthz';
+export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'getDrain' | 'setDrain' | 'openapi' | 'metrics' | 'healthz';
 export interface RouteSpec {
   readonly name: RouteName;
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -100,6 +103,8 @@ export const HTTP_ROUTES: readonly RouteSpec[] = [
   { name: 'list', method: 'GET', path: '/v1/calls', auth: true },
   { name: 'query', method: 'GET', path: '/v1/calls/{callId}', auth: true },
   { name: 'delete', method: 'DELETE', path: '/v1/calls/{callId}', auth: true },
+  { name: 'getDrain', method: 'GET', path: '/v1/drain', auth: true },
+  { name: 'setDrain', method: 'POST', path: '/v1/drain', auth: true },
   { name: 'openapi', method: 'GET', path: '/openapi.json', auth: true },
   { name: 'metrics', method: 'GET', path: '/metrics', auth: true },
   { name: 'healthz', method: 'GET', path: '/healthz', auth: false },
@@ -312,6 +317,7 @@ export class HttpApi {
   readonly #server: http.Server;
   readonly #control: CallControl;
   readonly #metrics: Metrics | undefined;
+  readonly #admission: Pick<Admission, 'setDrain' | 'snapshot' | 'check' | 'admitted'> | undefined;
   /** sha256 of the token: compared in constant time against the sha256 of what was sent. */
   readonly #tokenHash: Buffer | null;
   readonly #maxBodyBytes: number;
@@ -325,6 +331,7 @@ export class HttpApi {
     this.#server = server;
     this.#control = options.control;
     this.#metrics = options.metrics;
+    this.#admission = options.admission;
     this.#tokenHash = options.token ? sha256(options.token) : null;
     this.#maxBodyBytes = options.maxBodyBytes ?? HTTP_API_DEFAULTS.maxBodyBytes;
     this.#bucket = new TokenBucket({ rate: options.requestsPerSecond ?? HTTP_API_DEFAULTS.requestsPerSecond });
@@ -436,6 +443,18 @@ export class HttpApi {
         if (this.#metrics === undefined) throw new HttpError('E_NOT_FOUND', 'metrics are not enabled');
         return this.#send(res, 200, PROMETHEUS_CONTENT_TYPE, await this.#metrics.collect());
       }
+      case 'getDrain':
+      case 'setDrain': {
+        if (this.#admission === undefined) throw new HttpError('E_NOT_FOUND', 'admission control is not enabled');
+        if (r.name === 'setDrain') {
+          const body = await this.#readJson(req);
+          const enabled = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { enabled?: unknown }).enabled : undefined;
+          if (typeof enabled !== 'boolean' || Object.keys(body as object).length !== 1) bad('body must be {"enabled": true|false}');
+          this.#admission.setDrain(enabled);
+          this.#log.info('drain mode switched', { enabled });
+        }
+        return this.#sendJson(res, 200, this.#admission.snapshot());
+      }
       case 'list': {
         const raw = url.searchParams.get('limit');
         let limit: number | undefined;
@@ -459,9 +478,16 @@ export class HttpApi {
         const body = parseSdpBody(await this.#readJson(req), r.name === 'answer');
         checkRequireSrtp(body);
         const ng = normalizeNgDict(toNgDict(r.name, this.#callId(callId), body));
+        // HTTP clients are admitted like SBEs (drain refuses their new calls too), keyed by address.
+        const client = `http:${req.socket.remoteAddress ?? ''}`;
+        if (ng.command === 'offer') {
+          const refused = this.#admission?.check(ng.callId!, client) ?? null;
+          if (refused !== null) throw new RelayError('E_SESSION_LIMIT', `new call refused: ${refused.message}`, { reason: refused.reason });
+        }
         const result = ng.command === 'offer'
           ? await this.#control.offer(ng as NgOfferRequest)
           : await this.#control.answer(ng as NgAnswerRequest);
+        if (ng.command === 'offer') this.#admission?.admitted(ng.callId!, client);
         return this.#sendJson(res, 200, { sdp: result.sdp, warnings: [...ng.warnings, ...result.warnings] });
       }
     }

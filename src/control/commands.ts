@@ -30,9 +30,23 @@ export interface LoadLimit {
   atLimit(callId: string): boolean;
 }
 
+/** Admission of new calls (Admission.ts): drain mode, per-SBE, CPU and load caps. */
+export interface AdmissionGate {
+  /** Why a new call with this Call-ID from `sbe` is refused now, or null (known Call-IDs: always null). */
+  check(callId: string, sbe: string): { readonly reason: string; readonly message: string } | null;
+  /** The offer created the call on behalf of `sbe`. */
+  admitted(callId: string, sbe: string): void;
+  /** Reported in `statistics`. */
+  snapshot(): object;
+}
+
 export interface DispatchContext {
   /** Checked for `offer` when the request `supports` "load limit". Default: none. */
   readonly loadLimit?: LoadLimit;
+  /** Checked for every `offer`, before the soft cap. Default: none. */
+  readonly admission?: AdmissionGate;
+  /** Address of the SBE that sent the request (per-SBE accounting). Default ''. */
+  readonly source?: string;
 }
 
 /** Error code of a failed command: a RelayError code, or E_INTERNAL for anything else. */
@@ -152,11 +166,20 @@ async function run(control: CallControl, req: NgRequest, ctx: DispatchContext): 
       return { reply: { result: 'pong', warning: warning() } };
     case 'offer': {
       const loadAware = supportsLoadLimit(req);
+      const refused = ctx.admission?.check(req.callId, ctx.source ?? '') ?? null;
+      if (refused !== null) {
+        // Both spellings make Kamailio try the next relay of the set for this call only.
+        const error = { code: 'E_SESSION_LIMIT' as const, message: `new call refused [reason:${refused.reason}]` };
+        return loadAware
+          ? { reply: { result: 'load limit', message: refused.message }, error }
+          : { reply: { result: 'error', 'error-reason': NG_REASON_SESSION_LIMIT }, error };
+      }
       if (loadAware && ctx.loadLimit?.atLimit(req.callId) === true) {
         return { reply: { result: 'load limit' }, error: { code: 'E_SESSION_LIMIT', message: 'load limit reached' } };
       }
       try {
         const r = await control.offer(req);
+        ctx.admission?.admitted(req.callId, ctx.source ?? '');
         return { reply: { result: 'ok', sdp: r.sdp, warning: warning(r.warnings) } };
       } catch (e) {
         // An SBE that understands "load limit" gets it instead of the hard error (rtpengine).
@@ -189,7 +212,11 @@ async function run(control: CallControl, req: NgRequest, ctx: DispatchContext): 
       return {
         reply: {
           result: 'ok',
-          statistics: { currentstatistics: { sessionsown: s.currentSessions, sessionstotal: s.currentSessions }, totalstatistics: asDict(s.totals) },
+          statistics: {
+            currentstatistics: { sessionsown: s.currentSessions, sessionstotal: s.currentSessions },
+            totalstatistics: asDict(s.totals),
+            ...(ctx.admission ? { admission: asDict(ctx.admission.snapshot()) } : {}),
+          },
           warning: warning(),
         },
       };

@@ -104,6 +104,22 @@ export function openApiDocument(version: string): Json {
         },
       },
       '/v1/calls/{callId}/offer': { post: sdpOperation('offer') },
+      '/v1/drain': {
+        get: {
+          operationId: 'getDrain',
+          summary: 'Drain mode and admission state: refused new calls by reason, CPU over the window, open sessions per SBE.',
+          responses: { 200: json(ref('Admission'), 'Admission state.'), 404: errorResponse('Admission control not enabled (E_NOT_FOUND).'), ...COMMON_ERRORS },
+        },
+        post: {
+          operationId: 'setDrain',
+          summary: 'Switch drain mode: while on, offers for new calls are refused (SBEs fail over to the next relay); calls in progress keep working.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['enabled'], properties: { enabled: { type: 'boolean' } } } } },
+          },
+          responses: { 200: json(ref('Admission'), 'The state after the switch.'), 400: errorResponse('Body is not {"enabled": boolean} (E_BAD_REQUEST).'), 404: errorResponse('Admission control not enabled (E_NOT_FOUND).'), ...COMMON_ERRORS },
+        },
+      },
       '/v1/calls/{callId}/answer': { post: sdpOperation('answer') },
       '/openapi.json': {
         get: { operationId: 'openapi', summary: 'This document.', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1 document.'), 401: COMMON_ERRORS[401]! } },
@@ -166,6 +182,16 @@ export function openApiDocument(version: string): Json {
           type: 'object',
           description: 'created, last signal, tags (per party: medias with local port, remote endpoint, crypto suite and packet statistics), totals (RTP, RTCP).',
           additionalProperties: true,
+        },
+        Admission: {
+          type: 'object',
+          required: ['draining', 'refusals', 'sessionsBySbe'],
+          properties: {
+            draining: { type: 'boolean' },
+            cpuPercent: { type: ['number', 'null'], description: 'Process CPU over control.cpuWindowMs, percent of one core.' },
+            refusals: { type: 'object', additionalProperties: { type: 'integer' }, description: 'New calls refused, by reason (drain, sbe-sessions, cpu, load).' },
+            sessionsBySbe: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Open sessions per SBE address that created them.' },
+          },
         },
         Health: { type: 'object', required: ['status'], properties: { status: { enum: ['ok', 'stopping'] }, version: { type: 'string' } } },
       },

@@ -11,6 +11,7 @@ import { DROP_REASONS, type DropReason } from '../media/StreamStats.ts';
 import type { ControlServerEvents } from '../control/ControlServer.ts';
 import type { HttpApiEvents } from '../control/HttpApi.ts';
 import { SECURITY_EVENT_KINDS, type SecurityLogEvents } from '../security/SecurityLog.ts';
+import { ADMISSION_REFUSALS, type AdmissionEvents } from '../control/Admission.ts';
 
 /** HTTP routes that are control commands (the rest are documents and probes). */
 const HTTP_COMMANDS: ReadonlySet<string> = new Set(['offer', 'answer', 'list', 'query', 'delete']);
@@ -132,6 +133,9 @@ export class Metrics {
   readonly #ngDrops = new LabelledCounter(['reason']);
   readonly #http = new LabelledCounter(['route', 'status']);
   readonly #security = new LabelledCounter(['kind']);
+  readonly #refusals = new LabelledCounter(['reason']);
+  /** Drain mode as last reported by the admission observer; null = no admission control. */
+  #draining: boolean | null = null;
   #retransmits = 0;
   #commandSeconds = 0;
 
@@ -180,6 +184,14 @@ export class Metrics {
   /** Subscribes to a SecurityLog's observer: one count per security event, by kind. */
   observeSecurity(observer: EventEmitter<SecurityLogEvents>): void {
     observer.on('security', (e) => this.#security.inc({ kind: e.event }));
+  }
+
+  /** Subscribes to the admission control's observer: drain state and refused new calls by reason. */
+  observeAdmission(observer: EventEmitter<AdmissionEvents>, draining: boolean): void {
+    this.#draining = draining;
+    for (const reason of ADMISSION_REFUSALS) this.#refusals.inc({ reason }, 0);
+    observer.on('refusal', (e) => this.#refusals.inc({ reason: e.reason }));
+    observer.on('drain', (e) => { this.#draining = e.enabled; });
   }
 
   /** Security events counted so far of one kind. */
@@ -239,6 +251,10 @@ export class Metrics {
     family('srtpgate_ng_dropped_total', 'counter', 'ng datagrams refused before any command ran, by reason.', this.#ngDrops.samples());
     family('srtpgate_security_events_total', 'counter', 'Security events (bans, bid-down attempts, auth-failure storms), by kind.', this.#security.samples());
     family('srtpgate_http_responses_total', 'counter', 'HTTP API responses, by route and status.', this.#http.samples());
+    if (this.#draining !== null) {
+      family('srtpgate_draining', 'gauge', '1 while drain mode refuses new calls.', [[{}, this.#draining ? 1 : 0]]);
+      family('srtpgate_admission_refusals_total', 'counter', 'New calls refused by admission control (SBEs fail over), by reason.', this.#refusals.samples());
+    }
     return `${out.join('\n')}\n`;
   }
 }
