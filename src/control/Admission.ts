@@ -195,6 +195,8 @@ export class Admission {
   sessionsOf(sbe: string): number { return this.#perSbe.get(sbe) ?? 0; }
 
   snapshot(): AdmissionSnapshot {
+    // Without a CPU cap nothing samples on a timer: take a reading so the report is current.
+    if (this.#timer === null) this.sample();
     return {
       draining: this.#draining,
       cpuPercent: this.cpuPercent(),
