@@ -41,6 +41,7 @@ import {
   addressOf, connectionFor, cryptoValue, ignoredOptions, inMedia, mediaNo, optionsOf, parseLines, remoteOf, sessionPlan,
   type RemoteAddress, type RequestOptions,
 } from './requestPlan.ts';
+import { InterfacePlanner, offererFamily, sideOptions, type LegInterfaces } from './interfaces.ts';
 
 export type { CallInfo } from './callInfo.ts';
 
@@ -118,6 +119,8 @@ export class CallController {
   /** Keys the inbound-key digests; per process, never stored: digests are only compared. */
   readonly #digestKey = randomBytes(32);
   readonly #address: SdpAddress;
+  /** Each leg's media interface (ng direction, address-family, the offerer's family). */
+  readonly #interfaces: InterfacePlanner;
   readonly #totals = {
     offers: 0, answers: 0, deletes: 0, failedOffers: 0, failedAnswers: 0, bidDownRefusals: 0,
     noCommonSuiteRefusals: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
@@ -127,6 +130,7 @@ export class CallController {
     this.#relay = options.relay;
     this.#policy = resolvePolicy(options.policy);
     this.#address = addressOf(options.relay.advertisedAddress);
+    this.#interfaces = new InterfacePlanner(options.relay.interfaces);
   }
 
   /** The resolved policy (defaults filled in). */
@@ -222,7 +226,7 @@ export class CallController {
     const warnings: string[] = [];
     const sdp = parseSdp(req.sdp);
     const o = optionsOf(req, this.#address);
-    warnings.push(...ignoredOptions(req, sdp, o));
+    warnings.push(...ignoredOptions(req, sdp));
     const restricted = restrictPolicy(this.#policy, req.sdes);
     warnings.push(...restricted.warnings);
     let transport: string | undefined;
@@ -243,7 +247,9 @@ export class CallController {
       const state = existing ?? this.#newCall(req.callId);
       try {
         const { offerer, answerer } = this.#offerRoles(state, req, existing === undefined);
-        const pairs = await this.#bindPairs(state, decisions, offerer, answerer, o);
+        const ifaces = this.#interfaces.forOffer(req, offererFamily(req, sdp, o), offerer.leg, answerer.leg, warnings);
+        const pairs = await this.#bindPairs(state, decisions, offerer, answerer, o, ifaces);
+        this.#interfaces.commit(offerer.leg, answerer.leg, ifaces);
         // From here on nothing awaits and nothing throws on peer input: the offer is committed.
         const media = decisions.map((d, i): OfferMedia => {
           // Every index gets an entry (null when not relayed): a sparse array would hide lines.
@@ -258,7 +264,7 @@ export class CallController {
         state.lastSignal = Date.now();
         for (const k of kept) state.own(k);
         state.collect();
-        return { sdp: rewriteSdp(req.sdp, this.#answererPlan(sdp, media, answerer, o)), warnings };
+        return { sdp: rewriteSdp(req.sdp, this.#answererPlan(sdp, media, answerer, sideOptions(o, ifaces.answerer, ifaces.crossing))), warnings };
       } catch (e) {
         kept.clear();
         if (existing === undefined) state.session.close('deleted');
@@ -396,7 +402,7 @@ export class CallController {
 
   /** Binds a stream pair for each relayed m= line that has none; on failure closes what it bound. */
   async #bindPairs(state: CallState, decisions: readonly OfferDecision[], offerer: LegInfo, answerer: LegInfo,
-    o: RequestOptions): Promise<(MediaPair | null)[]> {
+    o: RequestOptions, ifaces: LegInterfaces): Promise<(MediaPair | null)[]> {
     const bound: ControlledStream[] = [];
     const pairs: (MediaPair | null)[] = [];
     const side = (stream: ControlledStream): SideState => ({ stream, protocol: '', outKey: null, outTag: 0, outPadded: true, inDigest: null, dtls: null });
@@ -409,10 +415,10 @@ export class CallController {
           pairs.push(existing);
           continue;
         }
-        const opts = { rtcpMux: false, strictSource: o.strictSource };
-        const a = await state.session.addStream(offerer.leg, opts);
+        const opts = { rtcpMux: false, strictSource: o.strictSource, hideTopology: ifaces.crossing };
+        const a = await state.session.addStream(offerer.leg, { ...opts, interface: ifaces.offerer.name });
         bound.push(a);
-        const b = await state.session.addStream(answerer.leg, opts);
+        const b = await state.session.addStream(answerer.leg, { ...opts, interface: ifaces.answerer.name });
         bound.push(b);
         linkStreams(a, b);
         pairs.push({ type: d.media.type, sides: new Map([[offerer.leg, side(a)], [answerer.leg, side(b)]]) });
@@ -455,7 +461,7 @@ export class CallController {
       removeIce: true,
       media: media.map((om, i): MediaRewrite => {
         if (om.kind === 'passthrough') return om;
-        if (om.kind === 'disabled') return { kind: 'disabled', connection: null };
+        if (om.kind === 'disabled') return { kind: 'disabled', connection: o.crossing ? o.address : null };
         const s = om.pair.sides.get(answerer.leg)!.stream;
         const m = sdp.media[i]!;
         const require = om.muxFlags.has('require');
@@ -483,8 +489,10 @@ export class CallController {
     const offer = state.offer;
     if (offer === null) throw new RelayError('E_INVALID_STATE', 'answer without an offer');
     const sdp = parseSdp(req.sdp);
-    const o = optionsOf(req, this.#address);
-    warnings.push(...ignoredOptions(req, sdp, o));
+    const ifaces = this.#interfaces.forAnswer(req, offer.offerer.leg, offer.answerer.leg, warnings);
+    // The answer's SDP goes to the offerer: it names the offerer's interface.
+    const o = sideOptions(optionsOf(req, this.#address), ifaces.offerer, ifaces.crossing);
+    warnings.push(...ignoredOptions(req, sdp));
     if (req.transportProtocol !== undefined && req.transportProtocol !== 'accept') {
       warnings.push('transport-protocol ignored in an answer: the offerer keeps its protocol');
     }
@@ -575,7 +583,7 @@ export class CallController {
   /** Commits one answered line to both sides' streams and returns its plan for the offerer's SDP. */
   #commitAnswer(state: CallState, offerer: LegInfo, answerer: LegInfo, d: AnswerDecision, o: RequestOptions, warnings: string[]): MediaRewrite {
     if (d.kind === 'passthrough') return d;
-    if (d.kind === 'disabled') return { kind: 'disabled', connection: this.#address };
+    if (d.kind === 'disabled') return { kind: 'disabled', connection: o.address };
     const om = d.offer;
     const mine = om.pair.sides.get(offerer.leg)!;
     const theirs = om.pair.sides.get(answerer.leg)!;

@@ -25,8 +25,11 @@ export interface RemoteAddress {
 
 /** One request's options that shape the SDP and the streams, read once. */
 export interface RequestOptions {
-  /** The relay's media address as SDP writes it. */
+  /** The relay's media address as SDP writes it: the advertised address of this side's interface. */
   readonly address: SdpAddress;
+  /** The call's legs are on different interfaces: o= and the session c= are always rewritten,
+   *  and disabled sections lose their c=, so no address of the other side shows (topology hiding). */
+  readonly crossing: boolean;
   readonly replaceOrigin: boolean;
   readonly replaceSession: boolean;
   readonly replaceZero: boolean;
@@ -73,6 +76,7 @@ export function optionsOf(req: NgRequestBase, address: SdpAddress): RequestOptio
   const flags = new Set(req.flags);
   return {
     address,
+    crossing: false,
     replaceOrigin: req.replace.includes('origin') || req.replace.includes('origin-full'),
     replaceSession: req.replace.includes('session-connection'),
     replaceZero: req.replace.includes('zero-address'),
@@ -83,13 +87,10 @@ export function optionsOf(req: NgRequestBase, address: SdpAddress): RequestOptio
 }
 
 /** Warnings for request options the controller does not act on. */
-export function ignoredOptions(req: NgRequestBase, sdp: ParsedSdp, o: RequestOptions): string[] {
+export function ignoredOptions(req: NgRequestBase, sdp: ParsedSdp): string[] {
   const warnings: string[] = [];
-  if (req.direction.length > 0) warnings.push('direction ignored: one media interface');
   if (req.recordCall === true) warnings.push('record-call not supported');
   if (req.ice !== 'remove' && hasIceAttributes(sdp.doc)) warnings.push('ICE not supported: ICE attributes removed');
-  const family = o.address.addrType;
-  if (req.addressFamily !== undefined && req.addressFamily !== family) warnings.push(`address-family ${req.addressFamily} ignored: media address is ${family}`);
   const replace = req.replace.filter((r) => !HANDLED_REPLACE.has(r));
   if (replace.length > 0) warnings.push(`replace options not supported: ${replace.join(',')}`);
   const flags = req.flags.filter((f) => !KNOWN_FLAGS.has(f));
@@ -116,9 +117,12 @@ export function connectionFor(remote: RemoteAddress, o: RequestOptions): SdpAddr
   return remote.hold !== null && !o.replaceZero ? remote.hold : o.address;
 }
 
-/** Session-level parts of a plan: o= and c= per the request's `replace` options. */
+/**
+ * Session-level parts of a plan: o= and c= per the request's `replace` options, and always
+ * when the call crosses interfaces (the other side's address must not show there).
+ */
 export function sessionPlan(sdp: ParsedSdp, o: RequestOptions): { origin: SdpAddress | null; sessionConnection: SdpAddress | null } {
   const c = sdp.connection;
-  const replaceC = o.replaceSession && c !== null && (o.replaceZero || !isZeroAddress(c.address));
-  return { origin: o.replaceOrigin ? o.address : null, sessionConnection: replaceC ? o.address : null };
+  const replaceC = (o.replaceSession || o.crossing) && c !== null && (o.replaceZero || !isZeroAddress(c.address));
+  return { origin: o.replaceOrigin || o.crossing ? o.address : null, sessionConnection: replaceC ? o.address : null };
 }

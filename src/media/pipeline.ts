@@ -1,6 +1,7 @@
 // The path of one packet, top to bottom:
 //   socket → stream (bound per socket) → demux → source check → rate limit → unprotect →
-//   latch → protect for the other leg → send from the same slot.
+//   hide topology (RTCP SDES, across interfaces) → latch → protect for the other leg → send
+//   from the same slot.
 // DTLS (first byte 20–63) branches off after the rate limit to the stream's DTLS endpoint.
 // handleDatagram is the node:dgram entry; a batched I/O backend receives straight into slots
 // and calls handlePacket.
@@ -84,6 +85,12 @@ export function handlePacket(dp: DataPath, stream: MediaStream, onRtcpPort: bool
       return;
     }
   } else if (!rtcp && len < 12) {
+    stats.drops.malformed++; dp.ring.release(slot); return;
+  }
+
+  // Topology hiding: SDES items (CNAME user@10.1.2.3) name inside hosts. A compound the walk
+  // cannot parse is dropped rather than forwarded with its names (rtcpSdes.ts).
+  if (rtcp && stream.sdesRewriter !== null && !stream.sdesRewriter.rewrite(buf, n)) {
     stats.drops.malformed++; dp.ring.release(slot); return;
   }
 

@@ -44,7 +44,22 @@ export class PortAllocator {
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { capacity: this.#pairs });
   }
 
-  /** Marks a pair that could not be bound (another process holds it) as used for now. */
+  /**
+   * Reserves the pair starting at `rtpPort` exactly (rebinding a call on the same port, e.g.
+   * on takeover from a failed relay). Throws E_BAD_REQUEST for an odd port or one outside the
+   * range, E_PORTS_EXHAUSTED when the pair is in use.
+   */
+  reserve(rtpPort: number): void {
+    const k = (rtpPort - this.#min) / 2;
+    if (!Number.isInteger(k) || k < 0 || k >= this.#pairs) {
+      throw new RelayError('E_BAD_REQUEST', 'port is not an even port of the media range', { port: rtpPort });
+    }
+    if (this.#used[k] !== 0) throw new RelayError('E_PORTS_EXHAUSTED', 'port in use', { port: rtpPort });
+    this.#used[k] = 1;
+    this.#inUse++;
+  }
+
+  /** Frees a pair (ignored when it is not in use). */
   release(rtpPort: number): void {
     const k = (rtpPort - this.#min) / 2;
     if (!Number.isInteger(k) || k < 0 || k >= this.#pairs || this.#used[k] === 0) return;

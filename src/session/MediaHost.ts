@@ -1,6 +1,7 @@
 // Everything that moves packets in one thread: the crypto core, the packet ring, the I/O
 // backend and the flood-control tables, and the binding of a stream's two ports. The Relay
 // owns one in-process, or one per worker thread (src/session/worker/).
+import { randomBytes } from 'node:crypto';
 import { CryptoCore, type CryptoCoreOptions } from '../crypto/CryptoCore.ts';
 import { UdpMediaPort } from '../net/UdpMediaPort.ts';
 import { BatchedIo } from '../net/native/BatchedIo.ts';
@@ -12,6 +13,7 @@ import { MediaStream } from './MediaStream.ts';
 import { RelayError } from '../errors.ts';
 import { Bucket, RATE_LIMIT_DEFAULTS, SourceTable, StreamAdmission, type RateLimiterOptions, type SecurityEvent } from './RateLimiter.ts';
 import type { DtlsIdentity } from './StreamDtls.ts';
+import { SdesRewriter } from '../media/rtcpSdes.ts';
 
 export type RelayIo = 'auto' | 'dgram' | 'native';
 
@@ -25,6 +27,9 @@ export interface MediaHostOptions {
   warn?: (msg: string) => void;
   /** Certificate and cookie secret for streams that terminate DTLS-SRTP. Default none: startDtls() is refused. */
   dtls?: DtlsIdentity;
+  /** Secret (≥ 16 bytes) the RTCP SDES tokens of topology hiding derive from; the relay's, so
+   *  every host makes the same tokens. Default: a random one per host. */
+  topologySecret?: Uint8Array;
 }
 
 export interface BindOptions {
@@ -33,6 +38,8 @@ export interface BindOptions {
   strictSource: boolean;
   /** Streams with the same key share a session bucket. */
   sessionKey: object;
+  /** Replace RTCP SDES item text on this stream's packets. Default false. */
+  hideTopology?: boolean;
 }
 
 type BoundPort = MediaPort & { setBufferSizes(bytes: number): void };
@@ -72,6 +79,7 @@ export class MediaHost {
   /** Live streams, polled on each tick for key-usage events. */
   readonly #streams = new Set<MediaStream>();
   readonly #dtls: DtlsIdentity | null;
+  readonly #sdes: SdesRewriter;
 
   private constructor(core: CryptoCore, o: MediaHostOptions) {
     this.core = core;
@@ -81,6 +89,7 @@ export class MediaHost {
     this.sources = this.#rates ? new SourceTable(this.#rates, o.onSecurity ?? (() => {})) : null;
     this.#socketBufferBytes = o.socketBufferBytes ?? 1 << 20;
     this.#dtls = o.dtls ?? null;
+    this.#sdes = new SdesRewriter(o.topologySecret ?? randomBytes(32));
   }
 
   static async create(o: MediaHostOptions = {}): Promise<MediaHost> {
@@ -109,6 +118,7 @@ export class MediaHost {
     rtp.setBufferSizes(this.#socketBufferBytes);
     rtcp.setBufferSizes(this.#socketBufferBytes);
     const s = new MediaStream(this.core, o.index, rtp, rtcp, { rtcpMux: o.rtcpMux, strictSource: o.strictSource, dtls: this.#dtls });
+    if (o.hideTopology === true) s.sdesRewriter = this.#sdes;
     if (this.#rates && this.sources) {
       let sessionBucket = this.#sessionBuckets.get(o.sessionKey);
       if (!sessionBucket) {
@@ -128,6 +138,7 @@ export class MediaHost {
 
   close(): void {
     this.batchedIo?.close();
+    this.#sdes.close();
   }
 
   /** One media port on the chosen backend, delivering to the stream once it exists. */

@@ -9,6 +9,7 @@ import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.
 import { RelayError } from '../errors.ts';
 import { EV_SRTCP_SOFT_LIMIT, EV_SRTP_SOFT_LIMIT } from '../crypto/abi.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
+import type { SdesRewriter } from '../media/rtcpSdes.ts';
 import type { DtlsErrorCode } from '../keying/dtls/index.ts';
 import {
   StreamDtls, newDtlsCounters, usableFingerprints,
@@ -64,6 +65,8 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   /** After latching, refuse other sources even when they authenticate. */
   strictSource: boolean;
   rateLimiter: PacketAdmission | null = null;
+  /** Set when the stream's call crosses interfaces: RTCP SDES text is replaced (topology hiding). */
+  sdesRewriter: SdesRewriter | null = null;
 
   // Data-path state, read by media/pipeline.ts on every packet.
   inMode: CryptoMode = 'pending';

@@ -4,11 +4,12 @@
 import { EventEmitter } from 'node:events';
 import type { CryptoCore, CryptoCoreOptions } from '../crypto/CryptoCore.ts';
 import { PortAllocator, type PortRange } from '../net/PortAllocator.ts';
-import { familyOf } from '../net/types.ts';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_INTERFACE, resolveInterfaces, type MediaInterface, type MediaInterfaceOptions } from '../net/mediaInterfaces.ts';
 import type { DataPath } from '../media/DataPath.ts';
 import type { BatchedIo } from '../net/native/BatchedIo.ts';
 import { MediaHost, type RelayIo } from './MediaHost.ts';
-import { Session, type SessionCloseReason } from './Session.ts';
+import { Session, type AddStreamOptions, type SessionCloseReason } from './Session.ts';
 import type { Leg } from './Leg.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { RelayError } from '../errors.ts';
@@ -19,10 +20,17 @@ import { CookieSecret, DtlsCertificate, DtlsError } from '../keying/dtls/index.t
 export type { RelayIo } from './MediaHost.ts';
 
 export interface RelayOptions {
-  /** Address media sockets bind to and that SDP advertises. Default '127.0.0.1'. */
+  /** Address media sockets bind to and that SDP advertises: the single interface 'default'.
+   *  Default '127.0.0.1'. Not together with `interfaces`. */
   mediaAddress?: string;
   /** Address written into SDP when it differs from the bind address (NAT, 0.0.0.0). */
   advertisedAddress?: string;
+  /** Named media interfaces, IPv4 or IPv6 (the first is the default one). Default: one
+   *  interface 'default' from mediaAddress/advertisedAddress. */
+  interfaces?: readonly MediaInterfaceOptions[];
+  /** Replace RTCP SDES item text (CNAMEs name inside hosts) on calls whose legs are on
+   *  different interfaces, as Session.addStream's `hideTopology` asks. Default true. */
+  hideTopology?: boolean;
   /** Media port range. Default 30000–40000. */
   ports?: PortRange;
   /** Seconds without media before a session ends. Default 60. */
@@ -64,9 +72,12 @@ const BIND_ATTEMPTS = 16;
 
 export class Relay extends EventEmitter<RelayEvents> {
   readonly ports: PortAllocator;
+  /** The first interface's bind and advertised addresses. */
   readonly mediaAddress: string;
   readonly advertisedAddress: string;
-  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn' | 'dtlsCertificate'>>;
+  /** Every media interface; the first is the default. */
+  readonly interfaces: readonly MediaInterface[];
+  readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn' | 'dtlsCertificate' | 'interfaces'>>;
   /** `a=fingerprint` value of the relay's DTLS certificate, e.g. 'sha-256 AB:CD:…'. */
   readonly dtlsFingerprint: string;
   readonly #host: MediaHost | null;
@@ -78,16 +89,18 @@ export class Relay extends EventEmitter<RelayEvents> {
   #nextId = 1;
   #closed = false;
 
-  private constructor(options: RelayOptions, host: MediaHost | null, workers: WorkerHost[], certificate: DtlsCertificate) {
+  private constructor(options: RelayOptions, interfaces: MediaInterface[], host: MediaHost | null, workers: WorkerHost[], certificate: DtlsCertificate) {
     super();
+    this.interfaces = interfaces;
     this.dtlsFingerprint = certificate.fingerprint('sha-256');
     this.#host = host;
     this.#workers = workers;
     this.ports = new PortAllocator(options.ports ?? { min: 30000, max: 40000 });
-    this.mediaAddress = options.mediaAddress ?? '127.0.0.1';
-    this.advertisedAddress = options.advertisedAddress ?? this.mediaAddress;
+    this.mediaAddress = interfaces[0]!.address;
+    this.advertisedAddress = interfaces[0]!.advertised;
     this.options = {
       mediaAddress: this.mediaAddress,
+      hideTopology: options.hideTopology ?? true,
       mediaTimeout: options.mediaTimeout ?? 60,
       sessionLifetime: options.sessionLifetime ?? 10800,
       maxSessions: options.maxSessions ?? 10000,
@@ -104,26 +117,29 @@ export class Relay extends EventEmitter<RelayEvents> {
     const n = options.workers ?? 0;
     if (!Number.isInteger(n) || n < 0 || n > 64) throw new RelayError('E_BAD_REQUEST', 'workers must be 0..64', { workers: String(n) });
     const certificate = loadCertificate(options.dtlsCertificate);
+    const interfaces = interfacesOf(options);
+    // One secret per relay: every host (workers too) derives the same SDES tokens.
+    const topologySecret = randomBytes(32);
     if (n === 0) {
       let relay: Relay | null = null;
       const host = await MediaHost.create({
         dtls: { certificate, cookies: new CookieSecret() },
         ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
         rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
-        onSecurity: (e) => relay?.emit('security', e),
+        onSecurity: (e) => relay?.emit('security', e), topologySecret,
         ...(options.warn ? { warn: options.warn } : {}),
       });
-      relay = new Relay(options, host, [], certificate);
+      relay = new Relay(options, interfaces, host, [], certificate);
       return relay;
     }
     const init = {
       ...(options.core ? { core: options.core } : {}), io: options.io ?? 'auto',
-      rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20,
+      rateLimits: options.rateLimits ?? {}, socketBufferBytes: options.socketBufferBytes ?? 1 << 20, topologySecret,
       // Workers get the same certificate, so every stream answers with relay.dtlsFingerprint.
       dtlsCertificate: { certPem: certificate.toPem(), keyPem: certificate.exportPrivateKeyPem() },
     };
     const workers = await Promise.all(Array.from({ length: n }, (_, i) => WorkerHost.start(i, init)));
-    return new Relay(options, null, workers, certificate);
+    return new Relay(options, interfaces, null, workers, certificate);
   }
 
   #local(what: string): MediaHost {
@@ -141,6 +157,14 @@ export class Relay extends EventEmitter<RelayEvents> {
     return this.#host ? [this.#host.batchedIo ? 'native' : 'dgram'] : this.#workers.map((w) => w.io);
   }
   get workerCount(): number { return this.#workers.length; }
+
+  /** The interface called `name`; without a name, the default (first) one. Throws E_BAD_REQUEST "Unknown interface". */
+  interface(name?: string): MediaInterface {
+    if (name === undefined) return this.interfaces[0]!;
+    const i = this.interfaces.find((x) => x.name === name);
+    if (i === undefined) throw new RelayError('E_BAD_REQUEST', 'Unknown interface', { interface: name.slice(0, 32) });
+    return i;
+  }
 
   get sessionCount(): number { return this.#sessions.size; }
   sessions(): IterableIterator<Session> { return this.#sessions.values(); }
@@ -185,23 +209,29 @@ export class Relay extends EventEmitter<RelayEvents> {
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
-  async #bindStream(session: Session<object>, leg: Leg, o: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStreamHandle> {
-    const family = familyOf(this.mediaAddress);
+  async #bindStream(session: Session<object>, leg: Leg, o: AddStreamOptions): Promise<MediaStreamHandle> {
+    const iface = this.interface(o.interface);
     const strictSource = o.strictSource ?? this.options.strictSource;
+    const hideTopology = this.options.hideTopology && o.hideTopology === true;
     const index = leg.streams.length;
     const worker = this.#sessionWorker.get(session);
     let lastErr: unknown = null;
-    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-      const port = this.ports.allocate();
+    // A requested port is that port or nothing; otherwise retry on other free pairs.
+    const attempts = o.port === undefined ? BIND_ATTEMPTS : 1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      let port: number;
+      if (o.port === undefined) port = this.ports.allocate();
+      else { this.ports.reserve(o.port); port = o.port; }
       try {
         if (worker) {
           const id = this.#nextId++;
-          const s = await worker.bind(id, family, this.mediaAddress, port,
-            { index, rtcpMux: o.rtcpMux, strictSource, sessionId: this.#sessionIds.get(session) ?? 0 });
+          const s = await worker.bind(id, iface.family, iface.address, port,
+            { index, rtcpMux: o.rtcpMux, strictSource, sessionId: this.#sessionIds.get(session) ?? 0, hideTopology });
           s.once('@close', () => { void worker.closeStream(id).then(() => this.ports.release(port)); });
           return s;
         }
-        const s = await this.#local('binding').bindStream(family, this.mediaAddress, port, { index, rtcpMux: o.rtcpMux, strictSource, sessionKey: session });
+        const s = await this.#local('binding').bindStream(iface.family, iface.address, port,
+          { index, rtcpMux: o.rtcpMux, strictSource, sessionKey: session, hideTopology });
         s.once('@close', () => this.ports.release(port));
         return s;
       } catch (e) {
@@ -211,6 +241,9 @@ export class Relay extends EventEmitter<RelayEvents> {
         if (e instanceof RelayError && e.code !== 'E_INTERNAL') throw e;
         lastErr = e;
       }
+    }
+    if (o.port !== undefined) {
+      throw new RelayError('E_PORTS_EXHAUSTED', 'port in use', { port: o.port, reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
     }
     throw new RelayError('E_PORTS_EXHAUSTED', 'Ran out of ports', { reason: String((lastErr as Error | null)?.message ?? 'bind failed') });
   }
@@ -225,6 +258,18 @@ export class Relay extends EventEmitter<RelayEvents> {
       else if (now - s.lastActivity() > idleMs) s.close('timeout');
     }
   }
+}
+
+/** The interfaces option, or the single 'default' interface of mediaAddress/advertisedAddress. */
+function interfacesOf(o: RelayOptions): MediaInterface[] {
+  if (o.interfaces !== undefined) {
+    if (o.mediaAddress !== undefined || o.advertisedAddress !== undefined) {
+      throw new RelayError('E_BAD_REQUEST', 'give interfaces or mediaAddress/advertisedAddress, not both');
+    }
+    return resolveInterfaces(o.interfaces);
+  }
+  const address = o.mediaAddress ?? '127.0.0.1';
+  return resolveInterfaces([{ name: DEFAULT_INTERFACE, address, ...(o.advertisedAddress !== undefined ? { advertised: o.advertisedAddress } : {}) }]);
 }
 
 /** The operator's certificate, or a fresh one. Bad PEM is a configuration error, reported without quoting it. */

@@ -11,8 +11,21 @@ export interface SessionEvents {
   '@close': [SessionCloseReason];
 }
 
+/** Where and how one stream binds. */
+export interface AddStreamOptions {
+  rtcpMux: boolean;
+  /** Default: the relay's `strictSource`. */
+  strictSource?: boolean;
+  /** Media interface name (RelayOptions.interfaces). Default: the relay's first interface. */
+  interface?: string;
+  /** Bind exactly this RTP port (RTCP on port + 1), reserving it; E_PORTS_EXHAUSTED if taken. Default: any free pair. */
+  port?: number;
+  /** Replace RTCP SDES item text on packets through this stream (the call crosses interfaces). Default false. */
+  hideTopology?: boolean;
+}
+
 /** Creates the sockets of one stream; supplied by the Relay. */
-export type StreamFactory = (session: Session<object>, leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }) => Promise<MediaStreamHandle>;
+export type StreamFactory = (session: Session<object>, leg: Leg, options: AddStreamOptions) => Promise<MediaStreamHandle>;
 
 export class Session<AppData extends object = Record<string, unknown>> extends EventEmitter<SessionEvents> {
   readonly callId: string;
@@ -45,7 +58,7 @@ export class Session<AppData extends object = Record<string, unknown>> extends E
   }
 
   /** Binds a new stream (RTP + RTCP ports) on `leg`. */
-  async addStream(leg: Leg, options: { rtcpMux: boolean; strictSource?: boolean }): Promise<MediaStreamHandle> {
+  async addStream(leg: Leg, options: AddStreamOptions): Promise<MediaStreamHandle> {
     this.#check();
     const s = await this.#newStream(this, leg, options);
     if (this.#closed) { s.close(); throw new RelayError('E_INVALID_STATE', 'session closed while binding', { callId: this.callId }); }

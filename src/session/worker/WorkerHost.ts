@@ -69,7 +69,7 @@ export class WorkerHost extends EventEmitter<WorkerHostEvents> {
 
   /** Binds a stream's two ports in the worker; rejects with the bind error. */
   bind(id: number, family: AddressFamily, address: string, port: number,
-    o: { index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number }): Promise<RemoteMediaStream> {
+    o: { index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number; hideTopology: boolean }): Promise<RemoteMediaStream> {
     return new Promise((resolve, reject) => {
       const stream = new RemoteMediaStream(this, id, o.index, port, o.rtcpMux, o.strictSource);
       this.#binds.set(id, {

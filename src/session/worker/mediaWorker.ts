@@ -33,7 +33,7 @@ port.on('message', (m: ToWorker) => {
     case 'bind': {
       let key = sessions.get(m.sessionId);
       if (!key) { key = {}; sessions.set(m.sessionId, key); }
-      host.bindStream(m.family, m.address, m.port, { index: m.index, rtcpMux: m.rtcpMux, strictSource: m.strictSource, sessionKey: key })
+      host.bindStream(m.family, m.address, m.port, { index: m.index, rtcpMux: m.rtcpMux, strictSource: m.strictSource, sessionKey: key, hideTopology: m.hideTopology })
         .then((s) => {
           streams.set(m.id, s);
           s.on('latch', ({ rtcp, endpoint }) => post({ t: 'latch', id: m.id, rtcp, endpoint }));

@@ -22,7 +22,7 @@ export type WorkerInit = Omit<MediaHostOptions, 'onSecurity' | 'warn' | 'dtls'> 
 export type CryptoSpecMsg = StreamCrypto;
 
 export type ToWorker =
-  | { t: 'bind'; id: number; family: AddressFamily; address: string; port: number; index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number }
+  | { t: 'bind'; id: number; family: AddressFamily; address: string; port: number; index: number; rtcpMux: boolean; strictSource: boolean; sessionId: number; hideTopology: boolean }
   | { t: 'link'; a: number; b: number }
   | { t: 'remote'; id: number; rtp: Endpoint | null; rtcp: Endpoint | null }
   | { t: 'crypto'; id: number; dir: 'in' | 'out'; spec: CryptoSpecMsg | null }
