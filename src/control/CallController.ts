@@ -36,7 +36,10 @@ import type { DtlsSrtpPolicy } from '../session/StreamDtls.ts';
 import {
   answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
 } from './dtlsSdp.ts';
-import { resolvePolicy, restrictPolicy, type CryptoPolicy } from './policy.ts';
+import { resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
+import { EventEmitter } from 'node:events';
+import { dtlsProfileAudit, RequestGuard, type PolicyEvents } from './RequestGuard.ts';
+import { applyMediaRates } from './mediaRate.ts';
 import {
   addressOf, connectionFor, cryptoValue, ignoredOptions, inMedia, mediaNo, optionsOf, parseLines, remoteOf, sessionPlan,
   type RemoteAddress, type RequestOptions,
@@ -49,7 +52,7 @@ export interface CallControllerOptions {
   /** The relay whose sessions and ports the controller uses. */
   relay: Relay;
   /** SDES policy; missing fields take the defaults of CryptoPolicy. Validated at construction. */
-  policy?: Partial<CryptoPolicy>;
+  policy?: PolicyInput;
 }
 
 export interface SdpResult {
@@ -121,6 +124,10 @@ export class CallController {
   readonly #address: SdpAddress;
   /** Each leg's media interface (ng direction, address-family, the offerer's family). */
   readonly #interfaces: InterfacePlanner;
+  /** Policy checks a committed request let through by audit (SecurityLog subscribes). */
+  readonly observer = new EventEmitter<PolicyEvents>();
+  /** The offer SDP of each outstanding offer: the answer derives media rates from both. */
+  readonly #offerSdp = new WeakMap<object, ParsedSdp>();
   readonly #totals = {
     offers: 0, answers: 0, deletes: 0, failedOffers: 0, failedAnswers: 0, bidDownRefusals: 0,
     noCommonSuiteRefusals: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
@@ -226,9 +233,10 @@ export class CallController {
     const warnings: string[] = [];
     const sdp = parseSdp(req.sdp);
     const o = optionsOf(req, this.#address);
-    warnings.push(...ignoredOptions(req, sdp));
+    warnings.push(...ignoredOptions(withoutPolicyFlags(req), sdp));
     const restricted = restrictPolicy(this.#policy, req.sdes);
     warnings.push(...restricted.warnings);
+    const guard = new RequestGuard(restricted.policy, req.flags);
     let transport: string | undefined;
     if (req.transportProtocol === 'accept') warnings.push('transport-protocol accept applies to answers only');
     else if (req.transportProtocol?.startsWith('UDP/TLS/') && req.dtls === 'off') throw new RelayError('E_BAD_REQUEST', 'transport-protocol UDP/TLS with DTLS off');
@@ -238,9 +246,9 @@ export class CallController {
     const parsed: SdesCrypto[] = [];
     const kept = new Set<SdesCrypto>();
     try {
-      const decisions = sdp.media.map((m) => this.#decideOffer(m, sdp, restricted.policy, restricted.off, transport, req.dtls, o, parsed, warnings));
+      const decisions = sdp.media.map((m) => this.#decideOffer(m, sdp, guard.policy, restricted.off, transport, req.dtls, o, parsed, warnings, guard));
       const existing = this.#calls.get(req.callId);
-      if (existing !== undefined) this.#checkDtlsReoffer(existing, req.fromTag, decisions, warnings);
+      if (existing !== undefined) this.#checkDtlsReoffer(existing, req.fromTag, decisions, warnings, guard);
       if (existing !== undefined && sdp.media.length < existing.media.length) {
         throw new RelayError('E_BAD_SDP', 're-offer has fewer m= lines than the call', { media: sdp.media.length, before: existing.media.length });
       }
@@ -258,9 +266,12 @@ export class CallController {
           const pair = pairs[i]!;
           pair.type = d.media.type;
           if (d.offererCrypto !== null) kept.add(d.offererCrypto.line);
-          return this.#offerMedia(state, d, pair, answerer, restricted.policy, o);
+          return this.#offerMedia(state, d, pair, answerer, guard.policy, o);
         });
         state.offer = { offerer, answerer, media };
+        this.#offerSdp.set(state.offer, sdp);
+        warnings.push(...guard.warnings());
+        guard.emit(this.observer, req.callId, 'offer');
         state.lastSignal = Date.now();
         for (const k of kept) state.own(k);
         state.collect();
@@ -302,11 +313,14 @@ export class CallController {
    * and the same a=setup. Dropping DTLS is always refused (E_BID_DOWN); a change is refused or,
    * by policy, reported and ignored (the running association stays as it is).
    */
-  #checkDtlsReoffer(state: CallState, fromTag: string, decisions: readonly OfferDecision[], warnings: string[]): void {
+  #checkDtlsReoffer(state: CallState, fromTag: string, decisions: readonly OfferDecision[], warnings: string[], guard: RequestGuard): void {
     const leg = state.legByTag(fromTag) ?? state.legs.find((l) => l.sipTag === null);
     if (leg === undefined) return;
     decisions.forEach((d, i) => {
       const side = state.media[i]?.sides.get(leg.leg);
+      if (side != null && d.kind === 'relay' && side.dtls == null) {
+        guard.rekey({ mode: side.stream.inMode, suite: side.stream.inSuite }, d.offererDtls !== null ? 'dtls' : d.offererCrypto?.suite ?? null, i + 1);
+      }
       if (side?.dtls == null) return;
       const media = i + 1;
       if (d.kind !== 'relay') return;
@@ -314,13 +328,13 @@ export class CallController {
       const changed = !sameFingerprints(d.offererDtls.fingerprints, side.dtls.fingerprints) ? 'a=fingerprint'
         : d.offererDtls.setup !== side.dtls.peerSetup ? 'a=setup' : null;
       if (changed === null) return;
-      if (this.#policy.dtlsBidDown === 'refuse') throw new RelayError('E_BID_DOWN', `re-offer changes ${changed} on an established DTLS leg`, { media });
+      guard.violate('dtlsChanged', new RelayError('E_BID_DOWN', `re-offer changes ${changed} on an established DTLS leg`, { media }), media);
       warnings.push(`media ${media}: re-offer changes ${changed} on an established DTLS leg: the running DTLS association is kept`);
     });
   }
 
   #decideOffer(m: SdpMedia, sdp: ParsedSdp, policy: CryptoPolicy, sdesOff: boolean, transport: string | undefined,
-    dtlsMode: DtlsMode | undefined, o: RequestOptions, parsed: SdesCrypto[], warnings: string[]): OfferDecision {
+    dtlsMode: DtlsMode | undefined, o: RequestOptions, parsed: SdesCrypto[], warnings: string[], guard: RequestGuard): OfferDecision {
     if (m.cls === 'other') {
       if (m.port !== 0) warnings.push(`media ${mediaNo(m)} (${m.protocol.slice(0, 32)}) is not RTP: passed through, not relayed`);
       return { kind: 'passthrough' };
@@ -337,7 +351,8 @@ export class CallController {
       if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP offered without a=rtcp-mux', { media });
       offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
     } else if (secure && m.fingerprints.length > 0) {
-      if (!policy.preferDtls || dtlsMode === 'off' || !m.rtcpMux) {
+      // SDES from a leg marked insecure is refused: DTLS then even when the policy prefers SDES.
+      if ((!policy.preferDtls && !guard.refusesSdesFromSender()) || dtlsMode === 'off' || !m.rtcpMux) {
         warnings.push(`media ${media}: a=fingerprint ignored: SDES chosen`);
       } else {
         try {
@@ -354,10 +369,14 @@ export class CallController {
     let floorRank = policy.minRank;
     if (offererDtls !== null) {
       if (dtlsSuites(policy, policy.minRank).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile allowed by the policy', { media });
+    } else if (!secure && lines.length > 0 && guard.refusesSdesFromSender()) {
+      warnings.push(`media ${media}: SDES on RTP/AVP from signalling marked insecure not used: plain RTP`);
     } else if (secure || lines.length > 0) {
       const r = negotiateOffer(lines, policy);
       if (r.ok) {
         const d = r.decision;
+        guard.record(d.violations, media);
+        guard.insecureSdes('sender', media);
         offererCrypto = { tag: d.tag, suite: d.suite, line: d.line, padded: d.line.keys[0]!.padded };
         floorRank = d.floorRank;
         for (const rep of r.decision.reports) {
@@ -389,6 +408,8 @@ export class CallController {
       if (answererSrtp === 'required') throw new RelayError('E_BAD_REQUEST', 'SDES-off leaves RTP/SAVP without keying', { media: mediaNo(m) });
       answererSrtp = 'none';
     }
+    if (answererSrtp === 'optional' && guard.refusesSdes('peer')) answererSrtp = 'none';
+    if (answererSrtp !== 'none') guard.insecureSdes('peer', media);
     if (answererSrtp !== 'none') {
       suites = suitesToOffer(policy, floorRank);
       if (suites.length === 0) {
@@ -492,7 +513,9 @@ export class CallController {
     const ifaces = this.#interfaces.forAnswer(req, offer.offerer.leg, offer.answerer.leg, warnings);
     // The answer's SDP goes to the offerer: it names the offerer's interface.
     const o = sideOptions(optionsOf(req, this.#address), ifaces.offerer, ifaces.crossing);
-    warnings.push(...ignoredOptions(req, sdp));
+    warnings.push(...ignoredOptions(withoutPolicyFlags(req), sdp));
+    const firstRelay = offer.media.find((m): m is RelayOfferMedia => m.kind === 'relay');
+    const guard = new RequestGuard(firstRelay?.policy ?? this.#policy, req.flags);
     if (req.transportProtocol !== undefined && req.transportProtocol !== 'accept') {
       warnings.push('transport-protocol ignored in an answer: the offerer keeps its protocol');
     }
@@ -506,13 +529,17 @@ export class CallController {
     }
     const parsed: SdesCrypto[] = [];
     try {
-      const decisions = sdp.media.map((m, i) => this.#decideAnswer(m, sdp, offer.media[i]!, o, req.dtls, offer.answerer, parsed, warnings));
+      const decisions = sdp.media.map((m, i) => this.#decideAnswer(m, sdp, offer.media[i]!, o, req.dtls, offer.answerer, parsed, warnings, guard));
       // Committed from here: nothing below depends on peer input being valid.
       if (offer.answerer.sipTag !== answererTag) {
         if (offer.answerer.sipTag !== null) warnings.push('answer from another to-tag (forked call): it replaces the earlier answer');
         offer.answerer.sipTag = answererTag;
       }
-      const plan = decisions.map((d): MediaRewrite => this.#commitAnswer(state, offer.offerer, offer.answerer, d, o, warnings));
+      const plan = decisions.map((d): MediaRewrite => this.#commitAnswer(state, offer.offerer, offer.answerer, d, o, warnings, guard));
+      const offerSdp = this.#offerSdp.get(offer);
+      if (offerSdp !== undefined) applyMediaRates(offerSdp, sdp, offer.media, offer.offerer.leg, offer.answerer.leg);
+      warnings.push(...guard.warnings());
+      guard.emit(this.observer, req.callId, 'answer');
       state.lastSignal = Date.now();
       state.collect();
       return { sdp: rewriteSdp(req.sdp, { ...sessionPlan(sdp, o), removeIce: true, media: plan }), warnings };
@@ -522,7 +549,7 @@ export class CallController {
   }
 
   #decideAnswer(m: SdpMedia, sdp: ParsedSdp, om: OfferMedia, o: RequestOptions, dtlsMode: DtlsMode | undefined, answerer: LegInfo,
-    parsed: SdesCrypto[], warnings: string[]): AnswerDecision {
+    parsed: SdesCrypto[], warnings: string[], guard: RequestGuard): AnswerDecision {
     if (om.kind === 'passthrough') return om;
     if (om.kind === 'disabled') {
       if (m.port !== 0) warnings.push(`media ${mediaNo(m)}: answer accepted a disabled stream: kept disabled`);
@@ -534,7 +561,9 @@ export class CallController {
     const mine = om.pair.sides.get(answerer.leg);
     const offererRole = om.offererDtls === null ? null
       : om.pair.sides.get(this.#otherLeg(om, answerer))?.dtls?.role ?? answeringRole(om.offererDtls.setup as SetupValue | null, dtlsMode, warnings, media);
-    if (om.answererDtls !== null) {
+    // Plain RTP answering DTLS-SRTP is a transport downgrade: the check below decides it.
+    const dtlsToPlain = om.answererDtls !== null && m.cls === 'rtp' && !isSecureProtocol(m.protocol);
+    if (om.answererDtls !== null && !dtlsToPlain) {
       // The relay offered DTLS-SRTP: the answer must keep it, with a fingerprint and rtcp-mux.
       if (m.cls !== 'dtls' && !(isSecureProtocol(m.protocol) && m.fingerprints.length > 0)) {
         throw new RelayError(isSecureProtocol(m.protocol) || m.cls === 'rtp' ? 'E_BID_DOWN' : 'E_BAD_SDP', 'answer to a DTLS-SRTP offer without DTLS-SRTP', { media });
@@ -546,10 +575,11 @@ export class CallController {
       if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP answer without a=rtcp-mux', { media });
       const running = mine?.dtls ?? null;
       if (running !== null && (!sameFingerprints(running.fingerprints, fingerprints) || running.role !== role)) {
-        if (this.#policy.dtlsBidDown === 'refuse') throw new RelayError('E_BID_DOWN', 'answer changes a=fingerprint or a=setup on an established DTLS leg', { media });
+        guard.violate('dtlsChanged', new RelayError('E_BID_DOWN', 'answer changes a=fingerprint or a=setup on an established DTLS leg', { media }), media);
         warnings.push(`media ${media}: answer changes a=fingerprint or a=setup on an established DTLS leg: the running DTLS association is kept`);
       }
       if (m.crypto.length > 0) warnings.push(`media ${media}: a=crypto in a DTLS-SRTP answer ignored`);
+      if (om.offererCrypto !== null && om.offererDtls === null) guard.insecureSdes('peer', media);
       return {
         kind: 'relay', offer: om, media: m, srtp: null, remote: remoteOf(m, sdp, o), muxAnswerer: true,
         muxOfferer: om.offererDtls !== null || (om.offererMux && !flags.has('reject')),
@@ -559,17 +589,27 @@ export class CallController {
     if (mine?.dtls != null) throw new RelayError('E_BID_DOWN', 'answer drops DTLS-SRTP on an established DTLS leg', { media });
     if (m.cls !== 'rtp') throw new RelayError('E_BAD_SDP', 'answer changed the transport of a relayed stream', { media: mediaNo(m) });
     const offeredSecure = isSecureProtocol(om.answererProtocol);
-    if (offeredSecure && !isSecureProtocol(m.protocol)) throw new RelayError('E_BID_DOWN', 'answer fell back from SRTP to plain RTP', { media: mediaNo(m) });
+    const downgraded = offeredSecure && !isSecureProtocol(m.protocol);
+    if (downgraded) guard.violate('transportDowngrade', new RelayError('E_BID_DOWN', 'answer fell back from SRTP to plain RTP', { media }), media);
     if (!offeredSecure && isSecureProtocol(m.protocol)) throw new RelayError('E_BAD_SDP', 'answer uses SRTP where plain RTP was offered', { media: mediaNo(m) });
     const lines = parseLines(m.crypto, parsed);
     let srtp: Extract<AnswerDecision, { kind: 'relay' }>['srtp'] = null;
-    if (om.answererSrtp === 'required' || (om.answererSrtp === 'optional' && lines.length > 0)) {
-      const r = checkAnswer(om.offered, lines, om.policy, om.floorRank);
-      if (!r.ok) throw inMedia(r.error, m);
-      srtp = { offered: r.decision.offered, answer: r.decision.answer };
+    if (downgraded) {
+      // Audited: the answerer's side runs plain RTP; the offerer's keeps the SRTP it agreed.
+    } else if (om.answererSrtp === 'required' || (om.answererSrtp === 'optional' && lines.length > 0)) {
+      const r = checkAnswer(om.offered, lines, guard.withVerdicts(om.policy), om.floorRank);
+      if (!r.ok && r.check === 'cryptoStripped') guard.violate('cryptoStripped', inMedia(r.error, m), media);
+      else if (!r.ok) throw inMedia(r.error, m);
+      else {
+        guard.record(r.decision.violations, media);
+        guard.insecureSdes('sender', media);
+        srtp = { offered: r.decision.offered, answer: r.decision.answer };
+      }
     } else if (lines.length > 0) {
       warnings.push(`media ${mediaNo(m)}: a=crypto in the answer ignored: none was offered`);
     }
+    if (om.offererCrypto !== null && om.offererDtls === null) guard.insecureSdes('peer', media);
+    if (mine !== undefined) guard.rekey({ mode: mine.stream.inMode, suite: mine.stream.inSuite }, srtp?.answer.suite ?? null, media);
     const muxAnswerer = om.muxToAnswerer && (m.rtcpMux || flags.has('require'));
     const muxOfferer = om.offererDtls !== null || (om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux')));
     return { kind: 'relay', offer: om, media: m, srtp, remote: remoteOf(m, sdp, o), muxAnswerer, muxOfferer, answererDtls: null, offererRole };
@@ -581,7 +621,7 @@ export class CallController {
   }
 
   /** Commits one answered line to both sides' streams and returns its plan for the offerer's SDP. */
-  #commitAnswer(state: CallState, offerer: LegInfo, answerer: LegInfo, d: AnswerDecision, o: RequestOptions, warnings: string[]): MediaRewrite {
+  #commitAnswer(state: CallState, offerer: LegInfo, answerer: LegInfo, d: AnswerDecision, o: RequestOptions, warnings: string[], guard: RequestGuard): MediaRewrite {
     if (d.kind === 'passthrough') return d;
     if (d.kind === 'disabled') return { kind: 'disabled', connection: o.address };
     const om = d.offer;
@@ -594,7 +634,15 @@ export class CallController {
     if (d.answererDtls !== null) {
       if (theirs.dtls == null) {
         const floor = om.policy.matchOffererFloor ? Math.max(om.floorRank, om.policy.minRank) : om.policy.minRank;
-        installing(() => theirs.stream.startDtls({ role: d.answererDtls!.role, remoteFingerprints: d.answererDtls!.fingerprints, srtpPolicy: dtlsPolicy(om.policy, floor) }));
+        // dtlsWeakerProfile audited: the handshake may go down to the policy minimum, reported if it does.
+        const handshakeFloor = guard.dtlsFloor(floor);
+        installing(() => theirs.stream.startDtls({ role: d.answererDtls!.role, remoteFingerprints: d.answererDtls!.fingerprints, srtpPolicy: dtlsPolicy(om.policy, handshakeFloor) }));
+        if (handshakeFloor < floor) {
+          theirs.stream.once('dtlsconnected', ({ suite }) => {
+            const e = dtlsProfileAudit(state.callId, suite, floor, mediaNo(d.media));
+            if (e !== null) this.observer.emit('audit', e);
+          });
+        }
         theirs.dtls = { role: d.answererDtls.role, fingerprints: d.answererDtls.fingerprints, peerSetup: d.answererDtls.setup };
       }
     } else if (d.srtp !== null) {
@@ -683,7 +731,8 @@ export class CallController {
 
 /** DTLS-SRTP profiles the policy allows at or above `floor`, strongest first. */
 function dtlsSuites(policy: CryptoPolicy, floor: number): SuiteName[] {
-  return SUITES.filter((s) => s.dtlsId !== null && s.encrypts && policy.suites.includes(s.name) && s.rank >= floor && s.rank >= policy.minRank)
+  return SUITES.filter((s) => s.dtlsId !== null && s.encrypts && policy.suites.includes(s.name) && s.rank >= floor && s.rank >= policy.minRank
+    && s.rtpTagLen * 8 >= policy.minAuthTagBits)
     .sort((a, b) => b.rank - a.rank).map((s) => s.name);
 }
 
@@ -706,4 +755,10 @@ function inboundCrypto(line: SdesCrypto): StreamCrypto {
         ...(k.lifetime !== undefined ? { lifetime: BigInt(k.lifetime) } : {}) })),
     } : {}),
   };
+}
+
+/** The request without the policy flags RequestGuard reads (they are not "ignored"). */
+function withoutPolicyFlags<T extends { readonly flags: readonly string[] }>(req: T): T {
+  const flags = req.flags.filter((f) => !/^(insecure-signalling(-peer)?|(audit|refuse)-.+)$/.test(f));
+  return flags.length === req.flags.length ? req : { ...req, flags };
 }

@@ -11,6 +11,7 @@
 import { SUITES, suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
 import { suiteAdmitted } from '../keying/negotiate.ts';
+import { checkByName, POLICY_CHECKS, REFUSE_ALL, type CheckVerdict, type PolicyCheck, type ViolationVerdicts } from './policyChecks.ts';
 
 export interface CryptoPolicy {
   /**
@@ -55,6 +56,45 @@ export interface CryptoPolicy {
    * association is kept unchanged and a warning returned).
    */
   readonly dtlsBidDown: 'refuse' | 'warn';
+  /**
+   * What each offer/answer consistency check does when it fires (see POLICY_CHECKS):
+   * 'refuse' (the request fails with the check's error code, nothing changes) or 'audit' (the
+   * call proceeds in the safest way still possible, never weaker than the relay would go on its
+   * own, and a security event plus a warning report it). Where no safe way exists (no common
+   * suite, weakening session parameters the data path cannot carry) 'audit' still refuses.
+   * Default: every check 'refuse'. `dtlsBidDown: 'warn'` is an alias of `dtlsChanged: 'audit'`.
+   */
+  readonly onViolation: ViolationVerdicts;
+  /**
+   * Shortest authentication tag accepted, in bits (32 or 80). Default 32: AES_CM_128_HMAC_SHA1_32
+   * is the 3GPP/RFC 4568 voice suite and phones still offer it alone. With 80 the relay never
+   * offers a 32-bit suite and an offerer's 32-bit-only offer fires `shortTag`.
+   */
+  readonly minAuthTagBits: 32 | 80;
+  /**
+   * Shortest a=crypto key lifetime accepted, in packets. Default 2^16: the core warns 2^16
+   * packets before a key's end (keysoftlimit), so a shorter key is "about to expire" from its
+   * first packet; SDES can only re-key by re-INVITE, and 2^16 packets are ~22 minutes of 20 ms
+   * audio. Nobody sends less in the field (RFC 4568's example is 2^20); less is a DoS lever.
+   */
+  readonly minKeyLifetime: number;
+  /**
+   * Longest a=crypto key lifetime accepted, in packets. Default 2^48, the SRTP maximum
+   * (RFC 3711 §9.2; a larger value does not even parse). The core caps every key at 2^48 SRTP
+   * and 2^31 SRTCP packets whatever the line says; set this lower (2^31) to refuse lines that
+   * promise more than SRTCP can give.
+   */
+  readonly maxKeyLifetime: number;
+  /**
+   * SDES keys (a=crypto) from or to a leg whose signalling the SBE marked unprotected
+   * (`insecure-signalling`): RFC 4568 §8.3 requires a secure signalling channel, because the
+   * keys travel in the clear inside the SDP. 'refuse' (the default) neither accepts SDES keys
+   * from such a leg nor sends them to it (DTLS-SRTP still works); 'audit' goes on and reports
+   * it; 'allow' does not check. Refuse is the default because the mark is explicit: an SBE that
+   * sets it has said the keys would be readable on the wire, and calls it does not mark are
+   * not affected at all.
+   */
+  readonly sdesOverInsecureSignalling: 'refuse' | 'audit' | 'allow';
 }
 
 const SHORT_TAG_BYTES = 10;
@@ -75,7 +115,12 @@ function bad(message: string, context?: Readonly<Record<string, string | number>
  * empty list, or a list with suites below `minRank` (a contradiction better refused at start
  * than discovered in a call).
  */
-export function resolvePolicy(partial: Partial<CryptoPolicy> = {}): CryptoPolicy {
+/** What resolvePolicy takes: any field may be left out, and so may any check of `onViolation`. */
+export type PolicyInput = Partial<Omit<CryptoPolicy, 'onViolation'>> & {
+  readonly onViolation?: Readonly<Partial<Record<PolicyCheck, CheckVerdict>>>;
+};
+
+export function resolvePolicy(partial: PolicyInput = {}): CryptoPolicy {
   const allowAes192 = partial.allowAes192 ?? false;
   const allowF8 = partial.allowF8 ?? false;
   const flags = { allowAes192, allowF8 };
@@ -95,6 +140,17 @@ export function resolvePolicy(partial: Partial<CryptoPolicy> = {}): CryptoPolicy
   const below = suites.find((s) => s.rank < minRank);
   if (below !== undefined) bad('policy lists a suite below its own minRank', { suite: below.name, minRank });
   suites.sort((a, b) => b.rank - a.rank);
+  const onViolation = verdictsOf(partial.onViolation, dtlsBidDown(partial.dtlsBidDown));
+  const minAuthTagBits = partial.minAuthTagBits ?? 32;
+  if (minAuthTagBits !== 32 && minAuthTagBits !== 80) bad('policy minAuthTagBits must be 32 or 80');
+  const minKeyLifetime = partial.minKeyLifetime ?? DEFAULT_MIN_KEY_LIFETIME;
+  const maxKeyLifetime = partial.maxKeyLifetime ?? MAX_KEY_LIFETIME;
+  if (!Number.isSafeInteger(minKeyLifetime) || minKeyLifetime < 1) bad('policy minKeyLifetime must be a positive integer');
+  if (!Number.isSafeInteger(maxKeyLifetime) || maxKeyLifetime > MAX_KEY_LIFETIME || maxKeyLifetime < minKeyLifetime) {
+    bad('policy maxKeyLifetime must lie between minKeyLifetime and 2^48');
+  }
+  const insecure = partial.sdesOverInsecureSignalling ?? 'refuse';
+  if (insecure !== 'refuse' && insecure !== 'audit' && insecure !== 'allow') bad('policy sdesOverInsecureSignalling must be refuse, audit or allow');
   return Object.freeze({
     suites: Object.freeze(suites.map((s) => s.name)),
     minRank,
@@ -102,8 +158,35 @@ export function resolvePolicy(partial: Partial<CryptoPolicy> = {}): CryptoPolicy
     allowF8,
     matchOffererFloor: partial.matchOffererFloor ?? true,
     preferDtls: partial.preferDtls ?? true,
-    dtlsBidDown: dtlsBidDown(partial.dtlsBidDown),
+    dtlsBidDown: onViolation.dtlsChanged === 'audit' ? 'warn' : 'refuse',
+    onViolation,
+    minAuthTagBits,
+    minKeyLifetime,
+    maxKeyLifetime,
+    sdesOverInsecureSignalling: insecure,
   });
+}
+
+/** RFC 3711 §9.2: at most 2^48 SRTP packets per master key. */
+const MAX_KEY_LIFETIME = 2 ** 48;
+const DEFAULT_MIN_KEY_LIFETIME = 2 ** 16;
+
+/**
+ * The full verdict map: given entries validated, the rest 'refuse'. An explicit `dtlsChanged`
+ * wins over the `dtlsBidDown` alias.
+ */
+function verdictsOf(v: unknown, alias: 'refuse' | 'warn'): ViolationVerdicts {
+  const out: Record<PolicyCheck, CheckVerdict> = { ...REFUSE_ALL };
+  if (alias === 'warn') out.dtlsChanged = 'audit';
+  if (v === undefined) return Object.freeze(out);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('policy onViolation must be an object');
+  for (const [k, verdict] of Object.entries(v as Record<string, unknown>)) {
+    const check = checkByName(k);
+    if (check === undefined) bad('policy onViolation names an unknown check', { check: k.slice(0, 48) });
+    if (verdict !== 'refuse' && verdict !== 'audit') bad('policy onViolation verdicts are refuse or audit', { check });
+    out[check] = verdict;
+  }
+  return Object.freeze(out);
 }
 
 function dtlsBidDown(v: unknown): 'refuse' | 'warn' {
@@ -121,6 +204,53 @@ export interface SdesRestriction {
   /** `SDES-off`: no SDES keying at all on the side we offer to. */
   readonly off: boolean;
   readonly warnings: readonly string[];
+}
+
+/** What one request's policy flags (ng `flags`) did: the policy and the flags it consumed. */
+export interface RequestPolicy {
+  readonly policy: CryptoPolicy;
+  /** `insecure-signalling`: the leg that sent this request's SDP has unprotected signalling. */
+  readonly insecureSender: boolean;
+  /** `insecure-signalling-peer`: the leg the returned SDP goes to has unprotected signalling. */
+  readonly insecurePeer: boolean;
+  /** The flags read here (the caller leaves them out of its "flags ignored" warning). */
+  readonly consumed: ReadonlySet<string>;
+  readonly warnings: readonly string[];
+}
+
+const AUDIT_FLAG = /^(audit|refuse)-(.+)$/;
+
+/**
+ * Applies one request's policy flags: `audit-<check>` / `refuse-<check>` (kebab-case names of
+ * POLICY_CHECKS, or `all`) set that check's verdict for this call, as the SBE may widen or
+ * narrow the relay's own; `insecure-signalling[-peer]` mark legs whose signalling is not
+ * protected. Unknown checks are reported as warnings and change nothing.
+ */
+export function requestPolicy(policy: CryptoPolicy, flags: readonly string[]): RequestPolicy {
+  const consumed = new Set<string>();
+  const warnings: string[] = [];
+  let verdicts: Record<PolicyCheck, CheckVerdict> | null = null;
+  let insecureSender = false;
+  let insecurePeer = false;
+  for (const f of flags) {
+    if (f === 'insecure-signalling') { insecureSender = true; consumed.add(f); continue; }
+    if (f === 'insecure-signalling-peer') { insecurePeer = true; consumed.add(f); continue; }
+    const m = AUDIT_FLAG.exec(f);
+    if (m === null) continue;
+    consumed.add(f);
+    const verdict = m[1] as CheckVerdict;
+    const checks = m[2] === 'all' ? POLICY_CHECKS : [checkByName(m[2]!)];
+    if (checks[0] === undefined) {
+      warnings.push(`flag ${JSON.stringify(f.slice(0, 48))} names no policy check, ignored`);
+      continue;
+    }
+    verdicts ??= { ...policy.onViolation };
+    for (const c of checks) if (c !== undefined) verdicts[c] = verdict;
+  }
+  const p = verdicts === null ? policy : Object.freeze({
+    ...policy, onViolation: Object.freeze(verdicts), dtlsBidDown: verdicts.dtlsChanged === 'audit' ? 'warn' as const : 'refuse' as const,
+  });
+  return { policy: p, insecureSender, insecurePeer, consumed, warnings };
 }
 
 /** Options that would weaken SRTP (rtpengine's SDES-unencrypted_srtp etc.): refused, never applied. */

@@ -18,6 +18,7 @@ import { CIPHER_AES_CM, CIPHER_AES_F8 } from '../crypto/abi.ts';
 import { suiteByName, type CryptoSuite } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
 import type { CryptoPolicy } from '../control/policy.ts';
+import type { PolicyCheck, PolicyViolation } from '../control/policyChecks.ts';
 import type { SdesCrypto, SdesUnknownSuite } from './sdes.ts';
 
 /** An a=crypto line that did not parse (the caller keeps only where it was). */
@@ -40,10 +41,22 @@ export type LineVerdict =
   | 'below-minimum'
   | 'weakening-params'
   | 'not-allowed'
-  | 'unsupported-params';
+  | 'unsupported-params'
+  | 'short-tag'
+  | 'bad-lifetime';
 
 /** Verdicts that mean "weaker than allowed": if nothing else is left, the offer is a bid-down. */
-const WEAK: ReadonlySet<LineVerdict> = new Set(['null-cipher', 'below-minimum', 'weakening-params']);
+const WEAK: ReadonlySet<LineVerdict> = new Set(['null-cipher', 'below-minimum', 'weakening-params', 'short-tag', 'bad-lifetime']);
+
+/**
+ * Verdicts a policy may let through with an audit (the line is otherwise carried exactly as
+ * the relay carries any line), and the check each one fires. The others never can: a NULL or
+ * switched-off cipher, weakening parameters or parameters the core cannot carry would make
+ * the relay itself weaken the call or break it.
+ */
+const AUDITABLE: ReadonlyMap<LineVerdict, PolicyCheck> = new Map([
+  ['below-minimum', 'weakerThanPolicy'], ['short-tag', 'shortTag'], ['bad-lifetime', 'lifetime'],
+]);
 
 export interface LineReport {
   /** Position among the media's crypto lines, 0-based. */
@@ -63,6 +76,8 @@ export interface OfferDecision {
   /** Rank of the weakest line the relay would also have accepted: the floor for the other leg. */
   readonly floorRank: number;
   readonly reports: readonly LineReport[];
+  /** Checks the policy let through (audit) to accept this line; empty when none fired. */
+  readonly violations: readonly PolicyViolation[];
 }
 
 export type OfferResult =
@@ -80,11 +95,14 @@ export interface AnswerDecision<T extends OfferedSuite = OfferedSuite> {
   readonly offered: T;
   /** The answerer's line (holds the answerer's key). */
   readonly answer: SdesCrypto;
+  /** Checks the policy let through (audit) to accept this answer; empty when none fired. */
+  readonly violations: readonly PolicyViolation[];
 }
 
 export type AnswerResult<T extends OfferedSuite = OfferedSuite> =
   | { readonly ok: true; readonly decision: AnswerDecision<T> }
-  | { readonly ok: false; readonly error: RelayError };
+  /** `check`: the policy check that refused, when the refusal is one a caller may audit. */
+  | { readonly ok: false; readonly error: RelayError; readonly check?: PolicyCheck };
 
 function isAes192(s: CryptoSuite): boolean {
   // AES-192 is the only AES-CM key length of 24 bytes; the table answers, not the name.
@@ -123,20 +141,61 @@ function unsupported(c: SdesCrypto): boolean {
   return c.params.extensions.some((e) => !e.startsWith('-'));
 }
 
-/** Whether the policy lets the relay use `suite` (list, switches and minimum). */
-function allowed(policy: CryptoPolicy, suite: CryptoSuite): boolean {
-  return suiteAdmitted(policy, suite) && policy.suites.includes(suite.name) && suite.rank >= policy.minRank;
+/** An 80-bit-or-longer SRTP tag (bytes in the table), or the policy accepts 32-bit ones. */
+function tagLongEnough(policy: CryptoPolicy, suite: CryptoSuite): boolean {
+  return policy.minAuthTagBits <= 32 || suite.rtpTagLen * 8 >= policy.minAuthTagBits;
+}
+
+/** Whether the policy lets the relay use `suite` (list, switches, minimum and tag length). */
+export function suiteAllowed(policy: CryptoPolicy, suite: CryptoSuite): boolean {
+  return suiteAdmitted(policy, suite) && policy.suites.includes(suite.name) && suite.rank >= policy.minRank && tagLongEnough(policy, suite);
+}
+const allowed = suiteAllowed;
+
+/** Whether every key of the line has a lifetime within the policy's bounds (absent: the suite's maximum). */
+function lifetimeOk(c: SdesCrypto, policy: CryptoPolicy): boolean {
+  return c.keys.every((k) => k.lifetime === undefined || (k.lifetime >= policy.minKeyLifetime && k.lifetime <= policy.maxKeyLifetime));
+}
+
+/**
+ * Every reason the line is not acceptable, most serious first (the first is its verdict).
+ * Weakness is listed before "not listed" so that a bid-down is reported as one; a suite the
+ * list lacks only because of its rank or tag is not also reported as 'not-allowed'.
+ */
+function problemsOf(c: SdesCrypto, policy: CryptoPolicy): LineVerdict[] {
+  if (!c.suite.encrypts) return ['null-cipher'];
+  const out: LineVerdict[] = [];
+  const low = c.suite.rank < policy.minRank;
+  const short = !tagLongEnough(policy, c.suite);
+  if (low) out.push('below-minimum');
+  if (weakens(c)) out.push('weakening-params');
+  if (short) out.push('short-tag');
+  if (!suiteAdmitted(policy, c.suite) || (!low && !short && !policy.suites.includes(c.suite.name))) out.push('not-allowed');
+  if (unsupported(c)) out.push('unsupported-params');
+  if (!lifetimeOk(c, policy)) out.push('bad-lifetime');
+  return out;
 }
 
 function verdictOf(c: SdesCrypto, policy: CryptoPolicy): LineVerdict {
-  // Weakness is checked before "not listed" so that a bid-down is reported as one.
-  if (!c.suite.encrypts) return 'null-cipher';
-  if (c.suite.rank < policy.minRank) return 'below-minimum';
-  if (weakens(c)) return 'weakening-params';
-  if (!allowed(policy, c.suite)) return 'not-allowed';
-  if (unsupported(c)) return 'unsupported-params';
-  return 'accepted';
+  return problemsOf(c, policy)[0] ?? 'accepted';
 }
+
+/** The checks to audit for accepting `c`, or null when the policy does not let it through. */
+function auditedChecks(c: SdesCrypto, policy: CryptoPolicy): PolicyCheck[] | null {
+  const checks: PolicyCheck[] = [];
+  for (const p of problemsOf(c, policy)) {
+    const check = AUDITABLE.get(p);
+    if (check === undefined || policy.onViolation[check] !== 'audit') return null;
+    checks.push(check);
+  }
+  return checks;
+}
+
+const CHECK_MESSAGE: Readonly<Record<'weakerThanPolicy' | 'shortTag' | 'lifetime', string>> = {
+  weakerThanPolicy: 'suite weaker than the policy minimum',
+  shortTag: '32-bit authentication tag where the policy wants 80',
+  lifetime: 'key lifetime outside the policy bounds',
+};
 
 /** Judges every line of one media's offer; a tag used twice makes each of its lines unusable. */
 export function judgeOffer(lines: readonly CryptoLine[], policy: CryptoPolicy): LineReport[] {
@@ -173,6 +232,21 @@ export function negotiateOffer(lines: readonly CryptoLine[], policy: CryptoPolic
     floorRank = Math.min(floorRank, c.suite.rank);
   });
   if (best === null) {
+    // Nothing acceptable as it is: the strongest line the policy lets through with an audit.
+    let audited: { line: SdesCrypto; checks: PolicyCheck[] } | null = null;
+    for (const l of lines) {
+      if (l.kind !== 'crypto' || (reports[lines.indexOf(l)]?.verdict === 'duplicate-tag')) continue;
+      const checks = auditedChecks(l, policy);
+      if (checks !== null && checks.length > 0 && (audited === null || l.suite.rank > audited.line.suite.rank)) audited = { line: l, checks };
+    }
+    if (audited !== null) {
+      const chosen = audited.line;
+      const violations = audited.checks.map((check): PolicyViolation => ({
+        check, code: 'E_BID_DOWN', message: `offer accepted with ${CHECK_MESSAGE[check as keyof typeof CHECK_MESSAGE]} [tag:${chosen.tag}][suite:${chosen.suite.name}]`,
+      }));
+      // The other leg gets what the policy gives on its own, never the audited weakness.
+      return { ok: true, decision: { tag: chosen.tag, suite: chosen.suite, line: chosen, floorRank: policy.minRank, reports, violations } };
+    }
     const weak = reports.some((r) => WEAK.has(r.verdict));
     const error = lines.length === 0
       ? new RelayError('E_NO_COMMON_SUITE', 'no a=crypto line offered')
@@ -182,7 +256,7 @@ export function negotiateOffer(lines: readonly CryptoLine[], policy: CryptoPolic
     return { ok: false, error, reports };
   }
   const chosen: SdesCrypto = best;
-  return { ok: true, decision: { tag: chosen.tag, suite: chosen.suite, line: chosen, floorRank, reports } };
+  return { ok: true, decision: { tag: chosen.tag, suite: chosen.suite, line: chosen, floorRank, reports, violations: [] } };
 }
 
 /**
@@ -204,26 +278,54 @@ export function suitesToOffer(policy: CryptoPolicy, floorRank: number): CryptoSu
  * Checks the answerer's crypto lines against what the relay offered it. The answer must carry
  * exactly one line, with a tag the relay offered and the same suite under it (RFC 4568 §5.1.2),
  * no weakening parameters, and parameters the data path can carry.
+ *
+ * Audited checks (policy.onViolation): `answerSuiteNotOffered` goes on when the answered
+ * suite is one the relay offered under another tag (the relay keys with that line, the one
+ * the answerer can decrypt); `weakerThanPolicy` and `lifetime` go on with the answered line.
+ * A missing line is returned as a refusal with `check: 'cryptoStripped'` for the caller to
+ * decide (it alone can fall back to plain RTP on that side).
  */
 export function checkAnswer<T extends OfferedSuite>(offered: readonly T[], answered: readonly CryptoLine[],
   policy: CryptoPolicy, floorRank: number): AnswerResult<T> {
   const fail = (code: 'E_BID_DOWN' | 'E_BAD_SDP' | 'E_NO_COMMON_SUITE', message: string,
-    context?: Record<string, string | number>): AnswerResult<T> => ({ ok: false, error: new RelayError(code, message, context) });
+    context?: Record<string, string | number>, check?: PolicyCheck): AnswerResult<T> =>
+    ({ ok: false, error: new RelayError(code, message, context), ...(check !== undefined ? { check } : {}) });
+  const violations: PolicyViolation[] = [];
+  /** Records the violation when `check` is audited; true when the caller must refuse. */
+  const refuses = (check: PolicyCheck, code: RelayError['code'], message: string): boolean => {
+    if (policy.onViolation[check] !== 'audit') return true;
+    violations.push({ check, code, message });
+    return false;
+  };
   // SAVP answered without a usable crypto line would mean plain RTP where SRTP was agreed.
-  if (answered.length === 0) return fail('E_BID_DOWN', 'answer carries no a=crypto line for SRTP');
+  if (answered.length === 0) return fail('E_BID_DOWN', 'answer carries no a=crypto line for SRTP', undefined, 'cryptoStripped');
   if (answered.length > 1) return fail('E_BAD_SDP', 'answer carries more than one a=crypto line', { lines: answered.length });
   const a = answered[0]!;
   if (a.kind === 'malformed') return fail('E_BAD_SDP', 'answer a=crypto line is malformed', a.line === undefined ? undefined : { line: a.line });
-  const mine = offered.find((o) => o.tag === a.tag);
-  if (mine === undefined) return fail('E_BAD_SDP', 'answer chose a crypto tag that was not offered', { tag: a.tag });
   const suiteName = a.kind === 'crypto' ? a.suite.name : a.suiteName;
-  if (a.kind !== 'crypto' || a.suite !== mine.suite) {
-    return fail('E_BID_DOWN', 'answer changed the suite of an offered tag', { tag: a.tag, offered: mine.suite.name, answered: suiteName });
+  let mine = offered.find((o) => o.tag === a.tag);
+  if (mine === undefined || a.kind !== 'crypto' || a.suite !== mine.suite) {
+    const err = mine === undefined
+      ? fail('E_BAD_SDP', 'answer chose a crypto tag that was not offered', { tag: a.tag })
+      : fail('E_BID_DOWN', 'answer changed the suite of an offered tag', { tag: a.tag, offered: mine.suite.name, answered: suiteName });
+    const same = a.kind === 'crypto' ? offered.find((o) => o.suite === a.suite) : undefined;
+    if (same === undefined || err.ok || refuses('answerSuiteNotOffered', err.error.code, err.error.message)) return err;
+    mine = same;
   }
+  if (a.kind !== 'crypto') return fail('E_NO_COMMON_SUITE', 'answer uses an unknown suite', { tag: a.tag });
   if (weakens(a)) return fail('E_BID_DOWN', 'answer weakens SRTP with session parameters', { tag: a.tag, suite: suiteName });
   const floor = policy.matchOffererFloor ? Math.max(floorRank, policy.minRank) : policy.minRank;
-  // Only reachable if the offer was built with another policy; checked anyway (defence in depth).
-  if (!allowed(policy, a.suite) || a.suite.rank < floor) return fail('E_BID_DOWN', 'answer chose a suite the policy does not allow here', { tag: a.tag, suite: suiteName });
+  // Only reachable if the offer was built with another policy (or a per-call one); checked anyway.
+  if (!allowed(policy, a.suite) || a.suite.rank < floor) {
+    const message = 'answer chose a suite the policy does not allow here';
+    if (!suiteAdmitted(policy, a.suite) || refuses('weakerThanPolicy', 'E_BID_DOWN', `${message} [tag:${a.tag}][suite:${suiteName}]`)) {
+      return fail('E_BID_DOWN', message, { tag: a.tag, suite: suiteName });
+    }
+  }
   if (unsupported(a)) return fail('E_NO_COMMON_SUITE', 'answer uses SDES parameters the relay cannot carry (MKI, KDR, FEC or a mandatory extension)', { tag: a.tag, suite: suiteName });
-  return { ok: true, decision: { offered: mine, answer: a } };
+  if (!lifetimeOk(a, policy)) {
+    const message = 'answer key lifetime is outside the policy bounds';
+    if (refuses('lifetime', 'E_BID_DOWN', `${message} [tag:${a.tag}][suite:${suiteName}]`)) return fail('E_BID_DOWN', message, { tag: a.tag, suite: suiteName }, 'lifetime');
+  }
+  return { ok: true, decision: { offered: mine, answer: a, violations } };
 }

@@ -36,8 +36,8 @@ export interface RateLimiterOptions {
 
 /** A token bucket over two currencies (packets and bytes), refilled from the caller's clock. */
 export class Bucket {
-  readonly #pps: number;
-  readonly #bps: number;
+  #pps: number;
+  #bps: number;
   readonly #burst: number;
   #packets: number;
   #bytes: number;
@@ -50,6 +50,20 @@ export class Bucket {
     this.#packets = rate.pps * burstSeconds;
     this.#bytes = rate.bps * burstSeconds;
     this.#last = now;
+  }
+
+  /** The rate now in force. */
+  get rate(): Rate { return { pps: this.#pps, bps: this.#bps }; }
+
+  /**
+   * Changes the rate from now on. Saved-up tokens are cut to the new burst, never raised: a
+   * lower limit takes effect at once and a higher one fills up at its own pace.
+   */
+  setRate(rate: Rate): void {
+    this.#pps = rate.pps;
+    this.#bps = rate.bps;
+    this.#packets = Math.min(this.#packets, rate.pps * this.#burst);
+    this.#bytes = Math.min(this.#bytes, rate.bps * this.#burst);
   }
 
   take(bytes: number, now: number): boolean {
@@ -164,6 +178,9 @@ export class StreamAdmission implements PacketAdmission {
   readonly #sources: SourceTable;
   readonly #isLatched: (address: string, port: number) => boolean;
   readonly #isExpected: (address: string) => boolean;
+  /** The configured rate of the latched bucket, and the others' share of it. */
+  readonly #defaultRate: Rate;
+  readonly #othersShare: number;
 
   /**
    * isLatched: address:port is the stream's latched peer (its own bucket).
@@ -178,7 +195,27 @@ export class StreamAdmission implements PacketAdmission {
     this.#sources = sources;
     this.#isLatched = isLatched;
     this.#isExpected = isExpected;
+    this.#defaultRate = latched.rate;
+    const o = others.rate, d = this.#defaultRate;
+    this.#othersShare = d.pps > 0 ? o.pps / d.pps : d.bps > 0 ? o.bps / d.bps : 0;
   }
+
+  /**
+   * The stream's own budget (latched peer; others keep their share of it), e.g. derived from
+   * the SDP's codec and ptime; null restores the configured rate. Never above the configured
+   * rate: signalling may tighten a stream's limit, never lift it (an unlimited dimension, 0,
+   * stays unlimited only if the given rate says so too).
+   */
+  setStreamRate(rate: Rate | null): void {
+    const d = this.#defaultRate;
+    const cap = (v: number, c: number) => (c <= 0 ? Math.max(0, v) : v <= 0 ? c : Math.min(v, c));
+    const r = rate === null ? d : { pps: cap(rate.pps, d.pps), bps: cap(rate.bps, d.bps) };
+    this.#latched.setRate(r);
+    this.#others.setRate({ pps: r.pps * this.#othersShare, bps: r.bps * this.#othersShare });
+  }
+
+  /** The latched peer's budget now in force. */
+  get streamRate(): Rate { return this.#latched.rate; }
 
   take(address: string, bytes: number, now: number, port = 0): boolean {
     const latched = this.#isLatched(address, port);
