@@ -19,7 +19,7 @@ import { Admission } from './control/Admission.ts';
 import { HttpApi } from './control/HttpApi.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { SecurityLog } from './security/SecurityLog.ts';
-import { resolvePolicy, type CryptoPolicy } from './control/policy.ts';
+import { policyKnobsOf, resolvePolicy, type CryptoPolicy } from './control/policy.ts';
 import { suiteByName, type SuiteName } from './crypto/suites.ts';
 import { RelayError } from './errors.ts';
 
@@ -60,7 +60,7 @@ export function cryptoPolicyOf(c: Config['srtp']): CryptoPolicy {
     if (suites === undefined && minRank !== undefined) {
       suites = resolvePolicy({ allowAes192: c.allowAes192 }).suites.filter((n) => (suiteByName(n)?.rank ?? -1) >= minRank);
     }
-    return resolvePolicy({ suites, minRank, allowAes192: c.allowAes192 });
+    return resolvePolicy({ suites, minRank, allowAes192: c.allowAes192, ...policyKnobsOf(c) });
   } catch (e) {
     if (e instanceof RelayError) throw new ConfigError(`srtp options: ${e.message}`);
     throw e;
@@ -98,6 +98,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   });
   try {
     const controller = new CallController({ relay, policy });
+    security.observeCallController(controller.observer);
     const metrics = new Metrics({ media: relay, version: v });
     const sessionLog = log.child({ component: 'relay' });
     relay.on('sessionclose', (session, reason) => {

@@ -74,6 +74,12 @@ export interface Config {
     /** Nothing weaker than this suite; '' = the weakest of `suites`. */
     minimumSuite: SuiteName | '';
     allowAes192: boolean;
+    /** Comma-separated policy checks that audit instead of refuse ('' = every check refuses). */
+    audit: string;
+    minAuthTagBits: number;
+    minKeyLifetime: number;
+    maxKeyLifetime: number;
+    sdesOverInsecureSignalling: string;
   };
   log: { level: LogLevel };
   shutdownTimeoutMs: number;
@@ -133,6 +139,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'srtp.suites', type: 'suites', default: [], defaultText: 'the strongest suites with 80-bit tags, plus AES_CM_128_HMAC_SHA1_32', doc: 'Comma-separated SDES suites the relay agrees to and offers, by RFC 4568 name.' },
   { key: 'srtp.minimumSuite', type: 'suite', default: '', defaultText: 'the weakest of srtp.suites', doc: 'Refuse (E_BID_DOWN) offers whose usable suites are all weaker than this one.' },
   { key: 'srtp.allowAes192', type: 'bool', default: false, doc: 'Allow AES-192 suites (off: libsrtp2 <= 2.5.0 derives their keys wrongly, so calls fail).' },
+  { key: 'srtp.audit', type: 'string', default: '', defaultText: 'none (every check refuses)', doc: 'Comma-separated offer/answer policy checks that let the call go on with a security event instead of refusing it (answerSuiteNotOffered, weakerThanPolicy, transportDowngrade, cryptoStripped, dtlsChanged, dtlsWeakerProfile, weakeningParams, shortTag, lifetime, reinviteWeaker, sdesInsecureSignalling, or all).' },
+  { key: 'srtp.minAuthTagBits', type: 'int', default: 32, min: 32, max: 80, doc: 'Shortest SRTP authentication tag accepted: 32 or 80 (80: 32-bit suites are never offered, and an offer of them alone fires the shortTag check).' },
+  { key: 'srtp.minKeyLifetime', type: 'int', default: 2 ** 16, min: 1, max: 2 ** 48, doc: 'Shortest a=crypto key lifetime accepted, packets (lifetime check).' },
+  { key: 'srtp.maxKeyLifetime', type: 'int', default: 2 ** 48, min: 1, max: 2 ** 48, doc: 'Longest a=crypto key lifetime accepted, packets (lifetime check; 2^48 is the SRTP maximum).' },
+  { key: 'srtp.sdesOverInsecureSignalling', type: 'string', default: 'refuse', doc: 'SDES keys from or to a leg the SBE marks insecure-signalling: refuse (DTLS-SRTP only), audit, or allow.' },
   { key: 'log.level', type: 'level', default: 'info', doc: `Lowest log level written (${LOG_LEVELS.join(', ')}).` },
   { key: 'shutdownTimeoutMs', type: 'int', default: 5000, min: 100, max: 120_000, doc: 'Longest graceful shutdown on SIGTERM/SIGINT before a forced exit, ms.' },
 ];
@@ -435,6 +446,11 @@ function build(v: Map<string, Value>): Config {
       suites: (v.get('srtp.suites') as string[]).filter(isSuiteName),
       minimumSuite: (() => { const n = str('srtp.minimumSuite'); return isSuiteName(n) ? n : ''; })(),
       allowAes192: bool('srtp.allowAes192'),
+      audit: str('srtp.audit'),
+      minAuthTagBits: int('srtp.minAuthTagBits'),
+      minKeyLifetime: int('srtp.minKeyLifetime'),
+      maxKeyLifetime: int('srtp.maxKeyLifetime'),
+      sdesOverInsecureSignalling: str('srtp.sdesOverInsecureSignalling'),
     },
     log: { level: v.get('log.level') as LogLevel },
     shutdownTimeoutMs: int('shutdownTimeoutMs'),

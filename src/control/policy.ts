@@ -195,6 +195,30 @@ function dtlsBidDown(v: unknown): 'refuse' | 'warn' {
   bad('policy dtlsBidDown must be refuse or warn');
 }
 
+/** The daemon's `srtp.*` policy options as given (config.ts validates types and ranges only). */
+export interface PolicyKnobs {
+  /** Comma-separated checks (camelCase or kebab-case) that audit instead of refuse, or `all`. */
+  readonly audit: string;
+  readonly minAuthTagBits: number;
+  readonly minKeyLifetime: number;
+  readonly maxKeyLifetime: number;
+  readonly sdesOverInsecureSignalling: string;
+}
+
+/** The policy fields the knobs set; throws RelayError('E_BAD_REQUEST') for a value out of its set. */
+export function policyKnobsOf(k: PolicyKnobs): PolicyInput {
+  const onViolation: Partial<Record<PolicyCheck, CheckVerdict>> = {};
+  for (const name of k.audit.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+    const checks = name === 'all' ? POLICY_CHECKS : [checkByName(name)];
+    if (checks[0] === undefined) bad('srtp.audit names an unknown check', { check: name.slice(0, 48) });
+    for (const c of checks) if (c !== undefined) onViolation[c] = 'audit';
+  }
+  if (k.minAuthTagBits !== 32 && k.minAuthTagBits !== 80) bad('srtp.minAuthTagBits must be 32 or 80');
+  const insecure = k.sdesOverInsecureSignalling;
+  if (insecure !== 'refuse' && insecure !== 'audit' && insecure !== 'allow') bad('srtp.sdesOverInsecureSignalling must be refuse, audit or allow');
+  return { onViolation, minAuthTagBits: k.minAuthTagBits, minKeyLifetime: k.minKeyLifetime, maxKeyLifetime: k.maxKeyLifetime, sdesOverInsecureSignalling: insecure };
+}
+
 /** The default policy (see the field comments of CryptoPolicy). */
 export const DEFAULT_CRYPTO_POLICY: CryptoPolicy = resolvePolicy();
 

@@ -3,6 +3,8 @@
 //   - the relay's `security` event (a source banned for repeated authentication failures);
 //   - the control interfaces' observers: an offer or answer refused with E_BID_DOWN or
 //     E_NO_COMMON_SUITE (a downgrade attempt, or a misconfigured peer);
+//   - the call controller's observer: a policy check set to 'audit' that fired while the call
+//     went on ('policy-audit', with the check's name);
 //   - a timer that reads every live stream's `stats.drops.auth` and reports a stream whose
 //     count rose by at least `stormThreshold` within one interval (an auth-failure storm:
 //     forged or stale-key packets aimed at one stream, below or before a ban).
@@ -14,9 +16,10 @@ import type { Logger } from '../Logger.ts';
 import type { SecurityEvent as RelaySecurityEvent } from '../session/RateLimiter.ts';
 import type { ControlServerEvents } from '../control/ControlServer.ts';
 import type { HttpApiEvents } from '../control/HttpApi.ts';
+import type { PolicyEvents } from '../control/RequestGuard.ts';
 
-export type SecurityEventKind = 'ban' | 'bid-down' | 'auth-failure-storm';
-export const SECURITY_EVENT_KINDS: readonly SecurityEventKind[] = ['ban', 'bid-down', 'auth-failure-storm'];
+export type SecurityEventKind = 'ban' | 'bid-down' | 'auth-failure-storm' | 'policy-audit';
+export const SECURITY_EVENT_KINDS: readonly SecurityEventKind[] = ['ban', 'bid-down', 'auth-failure-storm', 'policy-audit'];
 
 /** Control error codes that are reported as a 'bid-down' event. */
 const BID_DOWN_CODES: ReadonlySet<string> = new Set(['E_BID_DOWN', 'E_NO_COMMON_SUITE']);
@@ -24,6 +27,15 @@ const BID_DOWN_CODES: ReadonlySet<string> = new Set(['E_BID_DOWN', 'E_NO_COMMON_
 export type SecurityLogEntry =
   | { readonly event: 'ban'; readonly source: string; readonly failures: number; readonly untilMs: number }
   | { readonly event: 'bid-down'; readonly code: string; readonly interface: 'ng' | 'http'; readonly command: string }
+  /** A policy check set to 'audit' fired and the call went on (the refusal's code, never the SDP). */
+  | {
+    readonly event: 'policy-audit';
+    readonly check: string;
+    readonly code: string;
+    readonly callId: string;
+    readonly command: string;
+    readonly media?: number;
+  }
   | {
     readonly event: 'auth-failure-storm';
     readonly callId: string;
@@ -134,6 +146,13 @@ export class SecurityLog {
       if (e.code !== undefined && BID_DOWN_CODES.has(e.code)) {
         this.#report({ event: 'bid-down', code: e.code, interface: 'http', command: e.route });
       }
+    });
+  }
+
+  /** Subscribes to a call controller's observer: policy checks let through by audit. */
+  observeCallController(observer: EventEmitter<PolicyEvents>): void {
+    observer.on('audit', (e) => {
+      this.#report({ event: 'policy-audit', check: e.check, code: e.code, callId: e.callId, command: e.command, ...(e.media !== undefined ? { media: e.media } : {}) });
     });
   }
 
