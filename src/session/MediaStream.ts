@@ -9,6 +9,7 @@ import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.
 import { RelayError } from '../errors.ts';
 import { EV_SRTCP_SOFT_LIMIT, EV_SRTP_SOFT_LIMIT } from '../crypto/abi.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
+import { applyStreamIndexFloor, readStreamIndexState, type StreamIndexState } from './indexState.ts';
 import type { SdesRewriter } from '../media/rtcpSdes.ts';
 import type { DtlsErrorCode } from '../keying/dtls/index.ts';
 import {
@@ -204,6 +205,27 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
       if (ev <= 0) continue;
       if (ev & EV_SRTP_SOFT_LIMIT) this.emit('keysoftlimit', { direction, kind: 'srtp' });
       if (ev & EV_SRTCP_SOFT_LIMIT) this.emit('keysoftlimit', { direction, kind: 'srtcp' });
+    }
+  }
+
+  /** Per-SSRC indexes of the current contexts (takeover high-water marks; see indexState.ts). */
+  indexState(): Promise<StreamIndexState> {
+    try {
+      this.#check();
+      return Promise.resolve(readStreamIndexState(this.#core, this.inCtx, this.outCtx));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /** Raises the current contexts' indexes to a floor persisted by a failed relay (see indexState.ts). */
+  applyIndexFloor(floor: StreamIndexState): Promise<void> {
+    try {
+      this.#check();
+      applyStreamIndexFloor(this.#core, this.inCtx, this.outCtx, floor, this.index);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
     }
   }
 

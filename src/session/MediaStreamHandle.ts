@@ -6,8 +6,12 @@ import type { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoSuite } from '../crypto/suites.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from './MediaStream.ts';
 import type { DtlsCounters, DtlsStreamState, StartDtlsOptions } from './StreamDtls.ts';
+import type { StreamIndexOps } from './indexState.ts';
 
-export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents> {
+export type { SsrcIndex, StreamIndexState, StreamIndexOps } from './indexState.ts';
+
+/** indexState() / applyIndexFloor(): see StreamIndexOps (takeover of another relay's calls). */
+export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents>, StreamIndexOps {
   readonly index: number;
   readonly rtpPort: { readonly port: number };
   readonly rtcpPort: { readonly port: number } | null;

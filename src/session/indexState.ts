@@ -3,7 +3,8 @@
 // standby applies it as a floor (MediaStreamHandle.applyIndexFloor) so it never protects with an
 // index the failed relay may have used under the same key, and never accepts a packet the failed
 // relay may already have accepted.
-import { RelayError } from '../errors.ts';
+import { RelayError, SrtpError } from '../errors.ts';
+import type { CryptoCore, IndexKind } from '../crypto/CryptoCore.ts';
 
 /** Largest SRTP packet index (48 bits: ROC·2^16 + SEQ, RFC 3711 §3.3.1). */
 export const MAX_SRTP_INDEX = 2 ** 48 - 1;
@@ -108,4 +109,48 @@ function checkList(list: readonly SsrcIndex[], max: number, what: string): void 
     if (seen.has(e.ssrc)) throw new RelayError('E_BAD_REQUEST', 'SSRC repeated in index state', { list: what, ssrc: e.ssrc });
     seen.add(e.ssrc);
   }
+}
+
+/** A stream's state read from its two contexts (a handle < 0 is a direction without SRTP). */
+export function readStreamIndexState(core: CryptoCore, inCtx: number, outCtx: number): StreamIndexState {
+  const pick = (h: number, kind: IndexKind): SsrcIndex[] => {
+    if (h < 0) return [];
+    const out: SsrcIndex[] = [];
+    for (const e of core.indexState(h)) {
+      const index = kind === 'srtp' ? e.srtp : e.srtcp;
+      if (index !== undefined) out.push({ ssrc: e.ssrc, index });
+    }
+    return out;
+  };
+  return { srtpIn: pick(inCtx, 'srtp'), srtpOut: pick(outCtx, 'srtp'), srtcpIn: pick(inCtx, 'srtcp'), srtcpOut: pick(outCtx, 'srtcp') };
+}
+
+/**
+ * Applies `floor` to a stream's two contexts (see StreamIndexOps.applyIndexFloor). Everything is
+ * checked before anything is applied; should the core still refuse one entry (its SSRC table
+ * full), the entries before it stay applied — floors only ever make a context stricter, and
+ * applying the same floor again is harmless.
+ */
+export function applyStreamIndexFloor(core: CryptoCore, inCtx: number, outCtx: number, floor: StreamIndexState, streamIndex: number): void {
+  validateIndexState(floor);
+  if (inCtx < 0 && (floor.srtpIn.length > 0 || floor.srtcpIn.length > 0)) {
+    throw new RelayError('E_INVALID_STATE', 'inbound index floor on a stream without inbound SRTP', { index: streamIndex });
+  }
+  if (outCtx < 0 && (floor.srtpOut.length > 0 || floor.srtcpOut.length > 0)) {
+    throw new RelayError('E_INVALID_STATE', 'outbound index floor on a stream without outbound SRTP', { index: streamIndex });
+  }
+  const apply = (h: number, list: readonly SsrcIndex[], kind: IndexKind): void => {
+    for (const e of list) {
+      try {
+        core.applyIndexFloor(h, e.ssrc, kind, e.index);
+      } catch (err) {
+        if (!(err instanceof SrtpError)) throw err;
+        throw new RelayError('E_INVALID_STATE', 'the crypto core refused an index floor', { index: streamIndex, ssrc: e.ssrc, status: err.code });
+      }
+    }
+  };
+  apply(inCtx, floor.srtpIn, 'srtp');
+  apply(inCtx, floor.srtcpIn, 'srtcp');
+  apply(outCtx, floor.srtpOut, 'srtp');
+  apply(outCtx, floor.srtcpOut, 'srtcp');
 }

@@ -4,13 +4,16 @@ import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../../net/types.ts';
 import { StreamStats } from '../../media/StreamStats.ts';
 import { suiteByName, type CryptoSuite, type SuiteName } from '../../crypto/suites.ts';
-import { RelayError } from '../../errors.ts';
+import { RelayError, type RelayErrorCode } from '../../errors.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from '../MediaStream.ts';
 import type { MediaStreamHandle } from '../MediaStreamHandle.ts';
 import { newDtlsCounters, usableFingerprints, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
 import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
-import type { StatsItem } from './protocol.ts';
+import type { FromWorker, StatsItem } from './protocol.ts';
+import { validateIndexState, type StreamIndexState } from '../indexState.ts';
 import type { WorkerHost } from './WorkerHost.ts';
+
+const INDEX_REPLY_TIMEOUT_MS = 5000;
 
 export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implements MediaStreamHandle {
   readonly index: number;
@@ -32,6 +35,9 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   #rtcpMux: boolean;
   #strictSource: boolean;
   #closed = false;
+  /** index-state / index-floor requests awaiting the worker's index-reply, by request number. */
+  readonly #indexWaiters = new Map<number, { resolve: (s: StreamIndexState | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  #indexReq = 0;
 
   constructor(worker: WorkerHost, id: number, index: number, port: number, rtcpMux: boolean, strictSource: boolean) {
     super();
@@ -96,9 +102,38 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     this.worker.post({ t: 'link', a: this.id, b: other.id });
   }
 
+  /** Asks the worker for the current contexts' per-SSRC indexes. */
+  async indexState(): Promise<StreamIndexState> {
+    const s = await this.#indexRequest(undefined);
+    if (!s) throw new RelayError('E_INTERNAL', 'media worker sent no index state', { index: this.index });
+    return s;
+  }
+
+  /** Applies a takeover floor to the worker's current contexts (after the crypto posted before it). */
+  async applyIndexFloor(floor: StreamIndexState): Promise<void> {
+    // Checked here too, so a malformed floor fails in the caller's thread with its own stack.
+    validateIndexState(floor);
+    await this.#indexRequest(floor);
+  }
+
+  /** @internal */
+  applyIndexReply(m: Extract<FromWorker, { t: 'index-reply' }>): void {
+    const w = this.#indexWaiters.get(m.req);
+    if (!w) return;
+    this.#indexWaiters.delete(m.req);
+    clearTimeout(w.timer);
+    if (m.error) w.reject(new RelayError(m.error.code as RelayErrorCode, m.error.message));
+    else w.resolve(m.state);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#indexWaiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(new RelayError('E_INVALID_STATE', 'stream is closed', { index: this.index }));
+    }
+    this.#indexWaiters.clear();
     this.inMode = this.outMode = 'pending';
     this.emit('@close');
   }
@@ -131,6 +166,22 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   applyLatch(rtcp: boolean, endpoint: Endpoint): void {
     if (rtcp && !this.#rtcpMux) this.latchedRtcp = endpoint; else this.latchedRtp = endpoint;
     this.emit('latch', { rtcp, endpoint });
+  }
+
+  #indexRequest(floor: StreamIndexState | undefined): Promise<StreamIndexState | undefined> {
+    this.#checkOpen();
+    const req = ++this.#indexReq;
+    return new Promise((resolve, reject) => {
+      // A worker that died never answers: the caller gets an error rather than a hang.
+      const timer = setTimeout(() => {
+        this.#indexWaiters.delete(req);
+        reject(new RelayError('E_INTERNAL', 'media worker did not answer', { index: this.index }));
+      }, INDEX_REPLY_TIMEOUT_MS);
+      timer.unref();
+      this.#indexWaiters.set(req, { resolve, reject, timer });
+      if (floor) this.worker.post({ t: 'index-floor', id: this.id, req, floor });
+      else this.worker.post({ t: 'index-state', id: this.id, req });
+    });
   }
 
   #postFlags(): void {

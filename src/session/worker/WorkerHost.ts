@@ -152,6 +152,9 @@ export class WorkerHost extends EventEmitter<WorkerHostEvents> {
       case 'fault':
         this.emit('fault', { streamId: m.id, message: m.message });
         return;
+      case 'index-reply':
+        this.#streams.get(m.id)?.applyIndexReply(m);
+        return;
       case 'ready':
         return;
     }

@@ -84,6 +84,18 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'index-state':
+    case 'index-floor': {
+      const s = streams.get(m.id);
+      const fail = (e: unknown) => {
+        const err = e as Error & { code?: string };
+        post({ t: 'index-reply', id: m.id, req: m.req, error: { code: err.code ?? 'E_INTERNAL', message: err.message } });
+      };
+      if (!s) { fail(new RelayError('E_NOT_FOUND', 'no such stream in the worker', { id: m.id })); return; }
+      if (m.t === 'index-state') s.indexState().then((state) => post({ t: 'index-reply', id: m.id, req: m.req, state }), fail);
+      else s.applyIndexFloor(m.floor).then(() => post({ t: 'index-reply', id: m.id, req: m.req }), fail);
+      return;
+    }
     case 'set': {
       const s = streams.get(m.id);
       if (s) { s.rtcpMux = m.rtcpMux; s.strictSource = m.strictSource; }

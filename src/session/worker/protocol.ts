@@ -8,6 +8,7 @@ import type { SecurityEvent } from '../RateLimiter.ts';
 import type { DropReason } from '../../media/StreamStats.ts';
 import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
 import type { DtlsCounters, DtlsSrtpPolicy } from '../StreamDtls.ts';
+import type { StreamIndexState } from '../indexState.ts';
 
 /**
  * A worker's start-up options. The DTLS certificate travels as PEM (a KeyObject does not
@@ -29,6 +30,8 @@ export type ToWorker =
   | { t: 'set'; id: number; rtcpMux: boolean; strictSource: boolean }
   | { t: 'dtls-start'; id: number; role: 'client' | 'server'; remoteFingerprints: string[]; srtpPolicy?: DtlsSrtpPolicy }
   | { t: 'dtls-fingerprints'; id: number; remoteFingerprints: string[] }
+  | { t: 'index-state'; id: number; req: number }
+  | { t: 'index-floor'; id: number; req: number; floor: StreamIndexState }
   | { t: 'close'; id: number }
   | { t: 'session-closed'; sessionId: number }
   | { t: 'stats'; req: number }
@@ -52,4 +55,6 @@ export type FromWorker =
   | { t: 'dtls-error'; id: number; code: DtlsErrorCode; message: string }
   | { t: 'stats'; req: number; items: StatsItem[] }
   | { t: 'security'; event: SecurityEvent }
-  | { t: 'fault'; id: number; message: string };
+  | { t: 'fault'; id: number; message: string }
+  /** Answer to index-state (with `state`) or index-floor, or the error either raised. */
+  | { t: 'index-reply'; id: number; req: number; state?: StreamIndexState; error?: { code: string; message: string } };
