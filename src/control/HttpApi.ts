@@ -28,6 +28,7 @@ import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics/Metrics.ts';
 import { SUITES, suiteByName } from '../crypto/suites.ts';
 import { isSecureProtocol, parseSdp } from '../sdp/parse.ts';
 import { TokenBucket } from './TokenBucket.ts';
+import { kebabOf, POLICY_CHECKS, type PolicyCheck } from './policyChecks.ts';
 import type { CallControl } from './commands.ts';
 import {
   ICE_MODES, normalizeNgDict, REPLACE_OPTIONS, RTCP_MUX_OPTIONS, TRANSPORT_PROTOCOLS,
@@ -53,10 +54,17 @@ export interface HttpApiOptions {
   requestsPerSecond?: number;
   /** Drain switch and admission state for /v1/drain. Default: /v1/drain answers 404. */
   admission?: Pick<Admission, 'setDrain' | 'snapshot' | 'check' | 'admitted'>;
+  /** Call-state replication for POST /v1/ha/takeover. Default: the route answers 404. */
+  ha?: HaControl;
   /** Reported in /openapi.json and /healthz. Default '0.0.0'. */
   version?: string;
   /** Default: no logging. */
   logger?: Logger;
+}
+
+/** What /v1/ha/takeover needs (src/ha/Replicator). */
+export interface HaControl {
+  takeover(node: string): Promise<{ node: string; calls: number; failed: number; durationMs: number }>;
 }
 
 export const HTTP_API_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8080, maxBodyBytes: 262_144, requestsPerSecond: 200 });
@@ -86,7 +94,7 @@ class HttpError extends Error {
 
 // ---------------------------------------------------------------- routes
 
-export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'getDrain' | 'setDrain' | 'openapi' | 'metrics' | 'healthz';
+export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'getDrain' | 'setDrain' | 'haTakeover' | 'openapi' | 'metrics' | 'healthz';
 export interface RouteSpec {
   readonly name: RouteName;
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -105,6 +113,7 @@ export const HTTP_ROUTES: readonly RouteSpec[] = [
   { name: 'delete', method: 'DELETE', path: '/v1/calls/{callId}', auth: true },
   { name: 'getDrain', method: 'GET', path: '/v1/drain', auth: true },
   { name: 'setDrain', method: 'POST', path: '/v1/drain', auth: true },
+  { name: 'haTakeover', method: 'POST', path: '/v1/ha/takeover', auth: true },
   { name: 'openapi', method: 'GET', path: '/openapi.json', auth: true },
   { name: 'metrics', method: 'GET', path: '/metrics', auth: true },
   { name: 'healthz', method: 'GET', path: '/healthz', auth: false },
@@ -153,6 +162,8 @@ export interface HttpCryptoPolicy {
    * active RTP section, and so must the transport offered to the other party. Default false.
    */
   requireSrtp?: boolean;
+  /** Per check (POLICY_CHECKS): refuse or audit, for this request. Default: the relay's verdicts. */
+  onViolation?: Partial<Record<PolicyCheck, 'refuse' | 'audit'>>;
 }
 
 interface SdpBody {
@@ -160,6 +171,10 @@ interface SdpBody {
   toTag?: string;
   sdp: string;
   policy?: HttpCryptoPolicy;
+  /** 'insecure': this party's signalling is unprotected (ng flag insecure-signalling). */
+  signalling?: string;
+  /** 'insecure': the other party's signalling is unprotected (ng flag insecure-signalling-peer). */
+  peerSignalling?: string;
   transportProtocol?: string;
   ice?: string;
   rtcpMux?: string[];
@@ -213,22 +228,35 @@ const CARRIED = SUITES.filter((s) => s.encrypts).map((s) => s.name as string);
 function parsePolicy(v: unknown): HttpCryptoPolicy | undefined {
   if (v === undefined) return undefined;
   if (!isObject(v)) bad('policy must be an object');
-  onlyKeys(v, ['allowedSuites', 'minimumSuite', 'requireSrtp'], 'policy');
+  onlyKeys(v, ['allowedSuites', 'minimumSuite', 'requireSrtp', 'onViolation'], 'policy');
   const allowedSuites = strList(v, 'allowedSuites', 'policy', CARRIED);
   const minimumSuite = oneOf(v, 'minimumSuite', 'policy', CARRIED);
   const requireSrtp = v.requireSrtp;
   if (requireSrtp !== undefined && typeof requireSrtp !== 'boolean') bad('policy.requireSrtp must be a boolean');
-  return { allowedSuites, minimumSuite, requireSrtp };
+  let onViolation: HttpCryptoPolicy['onViolation'];
+  if (v.onViolation !== undefined) {
+    const ov = v.onViolation;
+    if (!isObject(ov)) bad('policy.onViolation must be an object');
+    onlyKeys(ov, POLICY_CHECKS, 'policy.onViolation');
+    onViolation = {};
+    for (const c of POLICY_CHECKS) {
+      const verdict = oneOf(ov, c, 'policy.onViolation', ['refuse', 'audit']);
+      if (verdict !== undefined) onViolation[c] = verdict as 'refuse' | 'audit';
+    }
+  }
+  return { allowedSuites, minimumSuite, requireSrtp, onViolation };
 }
 
 function parseSdpBody(v: unknown, answer: boolean): SdpBody {
   if (!isObject(v)) bad('body must be a JSON object');
-  onlyKeys(v, ['fromTag', 'toTag', 'sdp', 'policy', 'transportProtocol', 'ice', 'rtcpMux', 'replace'], 'body');
+  onlyKeys(v, ['fromTag', 'toTag', 'sdp', 'policy', 'signalling', 'peerSignalling', 'transportProtocol', 'ice', 'rtcpMux', 'replace'], 'body');
   return {
     fromTag: str(v, 'fromTag', 'body', true)!,
     toTag: str(v, 'toTag', 'body', answer),
     sdp: str(v, 'sdp', 'body', true, 65_536)!,
     policy: parsePolicy(v.policy),
+    signalling: oneOf(v, 'signalling', 'body', ['secure', 'insecure']),
+    peerSignalling: oneOf(v, 'peerSignalling', 'body', ['secure', 'insecure']),
     transportProtocol: oneOf(v, 'transportProtocol', 'body', TRANSPORT_PROTOCOLS),
     ice: oneOf(v, 'ice', 'body', ICE_MODES),
     rtcpMux: strList(v, 'rtcpMux', 'body', RTCP_MUX_OPTIONS),
@@ -262,6 +290,11 @@ function toNgDict(command: 'offer' | 'answer', callId: string, b: SdpBody): Reco
     // `SDES-only-…` can only narrow the relay's configured policy, never widen it.
     d.SDES = policySuites(p).map((n) => `only-${n}`);
   }
+  // Verdicts and signalling marks travel as the ng flags RequestGuard reads.
+  const flags = Object.entries(p?.onViolation ?? {}).map(([c, verdict]) => `${verdict}-${kebabOf(c as PolicyCheck)}`);
+  if (b.signalling === 'insecure') flags.push('insecure-signalling');
+  if (b.peerSignalling === 'insecure') flags.push('insecure-signalling-peer');
+  if (flags.length > 0) d.flags = flags;
   return d;
 }
 
@@ -318,6 +351,7 @@ export class HttpApi {
   readonly #control: CallControl;
   readonly #metrics: Metrics | undefined;
   readonly #admission: Pick<Admission, 'setDrain' | 'snapshot' | 'check' | 'admitted'> | undefined;
+  readonly #ha: HaControl | undefined;
   /** sha256 of the token: compared in constant time against the sha256 of what was sent. */
   readonly #tokenHash: Buffer | null;
   readonly #maxBodyBytes: number;
@@ -332,6 +366,7 @@ export class HttpApi {
     this.#control = options.control;
     this.#metrics = options.metrics;
     this.#admission = options.admission;
+    this.#ha = options.ha;
     this.#tokenHash = options.token ? sha256(options.token) : null;
     this.#maxBodyBytes = options.maxBodyBytes ?? HTTP_API_DEFAULTS.maxBodyBytes;
     this.#bucket = new TokenBucket({ rate: options.requestsPerSecond ?? HTTP_API_DEFAULTS.requestsPerSecond });
@@ -454,6 +489,18 @@ export class HttpApi {
           this.#log.info('drain mode switched', { enabled });
         }
         return this.#sendJson(res, 200, this.#admission.snapshot());
+      }
+      case 'haTakeover': {
+        if (this.#ha === undefined) throw new HttpError('E_NOT_FOUND', 'replication is not enabled');
+        const body = await this.#readJson(req);
+        const node = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { node?: unknown }).node : undefined;
+        if (typeof node !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(node) || Object.keys(body as object).length !== 1) bad('body must be {"node": "<node id>"}');
+        try {
+          return this.#sendJson(res, 200, await this.#ha.takeover(node));
+        } catch (e) {
+          if (e instanceof RelayError) throw e;
+          throw new HttpError('E_INVALID_STATE', e instanceof Error ? e.message : 'takeover failed');
+        }
       }
       case 'list': {
         const raw = url.searchParams.get('limit');

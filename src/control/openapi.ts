@@ -3,6 +3,7 @@
 // Enumerations (suite names, transport protocols, ICE modes, ...) come from the same tables
 // the server validates against, so the document cannot offer a value the server refuses.
 // A unit test checks that every route in HttpApi's HTTP_ROUTES appears here and nothing else.
+import { POLICY_CHECKS } from './policyChecks.ts';
 import { SUITES } from '../crypto/suites.ts';
 import { ICE_MODES, REPLACE_OPTIONS, RTCP_MUX_OPTIONS, TRANSPORT_PROTOCOLS } from './ngRequest.ts';
 
@@ -55,6 +56,8 @@ const sdpRequestProperties = (answer: boolean): Json => ({
   ...(answer ? { toTag: { type: 'string', minLength: 1, maxLength: 512, description: 'Tag of the other party (the offerer).' } } : {}),
   sdp: { type: 'string', minLength: 1, maxLength: 65536, description: 'The SDP body as received (CRLF line ends kept).' },
   policy: ref('CryptoPolicy'),
+  signalling: { type: 'string', enum: ['secure', 'insecure'], default: 'secure', description: 'How this SDP reached the SBE: insecure (no TLS) marks this party\'s leg, so SDES keys are neither accepted from nor sent to it when srtp.sdesOverInsecureSignalling is refuse (RFC 4568 §8.3).' },
+  peerSignalling: { type: 'string', enum: ['secure', 'insecure'], default: 'secure', description: 'How the returned SDP leaves the SBE (the other party\'s leg), as for signalling.' },
   transportProtocol: { type: 'string', enum: [...TRANSPORT_PROTOCOLS], description: 'Transport to present to the other side.' },
   ice: { type: 'string', enum: [...ICE_MODES] },
   rtcpMux: { type: 'array', maxItems: 16, items: { type: 'string', enum: [...RTCP_MUX_OPTIONS] } },
@@ -120,6 +123,23 @@ export function openApiDocument(version: string): Json {
           responses: { 200: json(ref('Admission'), 'The state after the switch.'), 400: errorResponse('Body is not {"enabled": boolean} (E_BAD_REQUEST).'), 404: errorResponse('Admission control not enabled (E_NOT_FOUND).'), ...COMMON_ERRORS },
         },
       },
+      '/v1/ha/takeover': {
+        post: {
+          operationId: 'haTakeover',
+          summary: 'Take every call of a failed peer relay over (its ports, keys and index floors from Redis); e.g. keepalived\'s notify script on moving the virtual address.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['node'], properties: { node: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } } } } },
+          },
+          responses: {
+            200: json({ type: 'object', required: ['node', 'calls', 'failed', 'durationMs'], properties: { node: { type: 'string' }, calls: { type: 'integer' }, failed: { type: 'integer' }, durationMs: { type: 'number' } } }, 'Calls taken over and failed, and how long it took.'),
+            400: errorResponse('Body is not {"node": "<node id>"} (E_BAD_REQUEST).'),
+            404: errorResponse('Replication not enabled (E_NOT_FOUND).'),
+            409: errorResponse('Not possible: own node id, replication not started (E_INVALID_STATE).'),
+            ...COMMON_ERRORS,
+          },
+        },
+      },
       '/v1/calls/{callId}/answer': { post: sdpOperation('answer') },
       '/openapi.json': {
         get: { operationId: 'openapi', summary: 'This document.', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1 document.'), 401: COMMON_ERRORS[401]! } },
@@ -168,6 +188,12 @@ export function openApiDocument(version: string): Json {
             allowedSuites: { type: 'array', maxItems: 16, items: { type: 'string', enum: suites }, description: 'SDES suites allowed.' },
             minimumSuite: { type: 'string', enum: suites, description: 'Nothing weaker than this suite is agreed to.' },
             requireSrtp: { type: 'boolean', default: false, description: 'Refuse plain RTP: every active RTP section of this SDP, and the transport offered to the other party, must be SRTP (422 E_BID_DOWN otherwise).' },
+            onViolation: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Per offer/answer consistency check: refuse (422 with the check\'s code) or audit (the call goes on in the safest way still possible, with a warning and a policy-audit security event). Checks left out keep the relay\'s verdict.',
+              properties: Object.fromEntries(POLICY_CHECKS.map((c) => [c, { type: 'string', enum: ['refuse', 'audit'] }])),
+            },
           },
         },
         OfferRequest: { type: 'object', additionalProperties: false, required: ['fromTag', 'sdp'], properties: sdpRequestProperties(false) },
