@@ -318,7 +318,7 @@ describe('policy checks: refuse and audit', () => {
   it('per-call ng flags set a verdict for one request only: audit-<check> / refuse-<check>', async () => {
     const cc = new CallController({ relay });
     const weak = A({ crypto: [crypto(1, 'AES_CM_128_HMAC_SHA1_32')] });
-    const p = { suites: ['AES_CM_128_HMAC_SHA1_80'] };
+    const p: PolicyInput = { suites: ['AES_CM_128_HMAC_SHA1_80'] };
     const strict = new CallController({ relay, policy: p });
     await refused(strict.offer(offerReq(`pa-flags-${++n}`, weak)), 'E_BID_DOWN');
     const res = await strict.offer(offerReq(`pa-flags-${++n}`, weak, { flags: ['audit-weaker-than-policy'] }));
