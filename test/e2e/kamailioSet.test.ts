@@ -10,7 +10,8 @@
 //   ports") make it try the next relay for this call only, without disabling the refusing one;
 // - answers and deletes go to the relay recorded for the Call-ID (its hash table).
 //
-// Relays: .11 weight 3 (per-SBE cap 4), .12 weight 2 (killed), .13 weight 1 (drained). The
+// Relays: .11 weight 3 (per-SBE cap 4), .12 weight 2 (killed), .13 weight 1 (drained, later
+// hung with SIGSTOP to see the timeout path a dead host takes). The
 // media address each relay writes into the SDP tells which relay carried a call.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -317,21 +318,30 @@ describe('srtpgate relay set behind Kamailio (weights, SIGKILL fail-over, drain,
     await dead.daemon!.exited;
     const killedAt = performance.now();
     const placed: Placed[] = [];
+    const deadTries = /can't send command|can't read reply|timeout waiting reply/;
+    const triesBefore = kamailio!.count(deadTries);
+    let hitDead: { index: number; offerMs: number; afterKillMs: number } | null = null;
     for (let i = 0; i < 30; i++) {
+      const tries = kamailio!.count(deadTries);
       const p = await place();
       placed.push(p);
+      // Which call found the dead relay: Kamailio logs the failed send while handling it.
+      if (hitDead === null && await kamailio!.waitCount(deadTries, tries + 1, 30) > tries) {
+        hitDead = { index: i, offerMs: p.offerMs, afterKillMs: performance.now() - killedAt };
+      }
       assert.equal(p.call.status, 200, `call ${i} after the kill set up (${p.call.callId})`);
       assert.notEqual(p.relay, dead.media, `call ${i} avoided the dead relay`);
       assert.ok(byMedia(p.relay), `call ${i} went through a live relay`);
       assert.equal(await uac.bye(p.call), 200);
     }
-    // The first call hashed to the dead relay pays for discovering it; the relay is then
+    // The first call hashed to the dead relay pays for discovering it (on loopback the kernel
+    // answers ICMP port unreachable, so the module's send fails at once); the relay is then
     // disabled for rtpengine_disable_tout and skipped without a try.
-    const slow = placed.filter((p) => p.offerMs > 100);
-    const lastSlow = slow.length > 0 ? placed.indexOf(slow[slow.length - 1]!) : -1;
-    const tried = kamailio!.count(/timeout waiting reply|can't send command|can't read reply/);
-    console.log(`[kamailio-set] after SIGKILL of ${dead.name}: 30/30 calls set up, 0 failed; calls delayed by the dead relay: ${slow.length} (max offer ${Math.max(...placed.map((p) => p.offerMs)).toFixed(1)} ms; last delayed call #${lastSlow}, ${lastSlow >= 0 ? (slow[slow.length - 1]!.call.setupMs).toFixed(0) : 0} ms); Kamailio send/timeout errors logged: ${tried}; median offer after the kill ${median(placed.map((p) => p.offerMs)).toFixed(2)} ms; phase took ${(performance.now() - killedAt).toFixed(0)} ms`);
-    assert.ok(slow.length <= 2, `Kamailio stops trying the dead relay at once (${slow.length} delayed calls)`);
+    const tries = kamailio!.count(deadTries) - triesBefore;
+    console.log(`[kamailio-set] after SIGKILL of ${dead.name}: 30/30 calls set up, 0 failed; Kamailio tried the dead relay ${tries} time(s), `
+      + (hitDead ? `on call #${hitDead.index} (${hitDead.afterKillMs.toFixed(0)} ms after the kill), whose offer took ${hitDead.offerMs.toFixed(1)} ms` : 'never')
+      + `; offers after the kill: median ${median(placed.map((p) => p.offerMs)).toFixed(2)} ms, max ${Math.max(...placed.map((p) => p.offerMs)).toFixed(1)} ms`);
+    assert.ok(tries <= 1, `Kamailio gives up on the dead relay after one failed try (${tries})`);
   });
 
   it('a draining relay gets no new calls, and its calls in progress still get their BYE/delete', async (t) => {
@@ -395,5 +405,34 @@ describe('srtpgate relay set behind Kamailio (weights, SIGKILL fail-over, drain,
       'Kamailio logged each refusal with our message and failed over');
     for (const p of placed) assert.equal(await uac.bye(p.call), 200);
     assert.deepEqual(await openCalls(capped), []);
+  });
+
+  it('a relay that stops answering without ICMP (SIGSTOP, as a dead host) costs one call the module timeout, then is skipped', async (t) => {
+    if (skipIfMissing(t)) return;
+    const hung = RELAYS[2]!;
+    const timeoutMs = RTPENGINE_TOUT_MS * RTPENGINE_RETR;
+    hung.daemon!.signal('SIGSTOP');
+    try {
+      const placed: Placed[] = [];
+      // Each call hung up at once (the relay left has a per-SBE cap of 4).
+      const next = async (): Promise<void> => {
+        const p = await place();
+        placed.push(p);
+        assert.equal(p.call.status, 200, `${p.call.callId} set up`);
+        assert.notEqual(p.relay, hung.media);
+        assert.equal(await uac.bye(p.call), 200);
+      };
+      // Until one call has paid the timeout (bounded), then ten more that must not.
+      for (let i = 0; i < 40 && !placed.some((p) => p.offerMs >= timeoutMs); i++) await next();
+      const firstSlow = placed.findIndex((p) => p.offerMs >= timeoutMs);
+      assert.ok(firstSlow >= 0, 'some call hashed to the hung relay within 40 calls');
+      for (let i = 0; i < 10; i++) await next();
+      const slow = placed.filter((p) => p.offerMs >= timeoutMs);
+      console.log(`[kamailio-set] ${hung.name} hung (SIGSTOP): ${placed.length}/${placed.length} calls set up; ${slow.length} call waited for the module timeout (offer ${slow.map((p) => p.offerMs.toFixed(0)).join(', ')} ms; rtpengine_tout_ms ${RTPENGINE_TOUT_MS} × rtpengine_retr ${RTPENGINE_RETR}); later calls median ${median(placed.slice(firstSlow + 1).map((p) => p.offerMs)).toFixed(2)} ms`);
+      assert.equal(slow.length, 1, 'only the first call after the hang waits; the relay is then disabled for rtpengine_disable_tout');
+      assert.ok(slow[0]!.offerMs < timeoutMs + 1000, 'and it waits about rtpengine_tout_ms × rtpengine_retr');
+    } finally {
+      hung.daemon!.signal('SIGCONT');
+    }
   });
 });
