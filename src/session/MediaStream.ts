@@ -42,6 +42,8 @@ export interface PacketAdmission {
   take(address: string, bytes: number, now: number, port: number): boolean;
   /** The packet from address:port failed unprotect (forged, malformed or replayed). */
   authFailed(address: string, now: number, port: number): void;
+  /** The stream's own packets/s and bytes/s budget (null: the configured one); see MediaStreamHandle.setRateLimit. */
+  setStreamRate?(rate: { pps: number; bps: number } | null): void;
 }
 
 export interface MediaStreamEvents {
@@ -171,6 +173,12 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     this.outCtx = ctx;
     this.outSuite = suite;
     this.outMode = c ? 'srtp' : 'plain';
+  }
+
+  /** See MediaStreamHandle.setRateLimit. No effect when the relay runs without rate limits. */
+  setRateLimit(rate: { pps: number; bps: number } | null): void {
+    this.#check();
+    this.rateLimiter?.setStreamRate?.(rate);
   }
 
   /** The address signalling says this leg's far end uses. */

@@ -37,6 +37,13 @@ export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents>, Stre
   setOutboundCrypto(c: StreamCrypto | null): void;
   setRemote(rtp: Endpoint | null, rtcp?: Endpoint | null): void;
   /**
+   * The stream's flood budget for its latched peer, in packets/s and bytes/s (0: that
+   * dimension unlimited), applied before any crypto; other sources keep their share of it.
+   * Capped at the relay's configured per-stream rate (it can only tighten); null restores that
+   * rate. The call controller sets it from the SDP's codec and ptime (control/mediaRate.ts).
+   */
+  setRateLimit(rate: { pps: number; bps: number } | null): void;
+  /**
    * Terminates DTLS-SRTP on the stream's RTP port with the relay's certificate: the crypto
    * goes 'pending' until the handshake verified the peer against `remoteFingerprints`, then
    * both directions are keyed and the stream latches to the peer ('dtlsconnected'); a failure

@@ -68,6 +68,12 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     this.outMode = c ? 'srtp' : 'plain';
   }
 
+  /** Posted in order with the other changes; the worker's stream applies it (see MediaStreamHandle). */
+  setRateLimit(rate: { pps: number; bps: number } | null): void {
+    this.#checkOpen();
+    this.worker.post({ t: 'rate', id: this.id, rate: rate === null ? null : { pps: rate.pps, bps: rate.bps } });
+  }
+
   setRemote(rtp: Endpoint | null, rtcp: Endpoint | null = null): void {
     this.remoteRtp = rtp;
     this.remoteRtcp = rtcp;

@@ -84,6 +84,9 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'rate':
+      streams.get(m.id)?.setRateLimit(m.rate);
+      return;
     case 'index-state':
     case 'index-floor': {
       const s = streams.get(m.id);

@@ -28,6 +28,7 @@ export type ToWorker =
   | { t: 'remote'; id: number; rtp: Endpoint | null; rtcp: Endpoint | null }
   | { t: 'crypto'; id: number; dir: 'in' | 'out'; spec: CryptoSpecMsg | null }
   | { t: 'set'; id: number; rtcpMux: boolean; strictSource: boolean }
+  | { t: 'rate'; id: number; rate: { pps: number; bps: number } | null }
   | { t: 'dtls-start'; id: number; role: 'client' | 'server'; remoteFingerprints: string[]; srtpPolicy?: DtlsSrtpPolicy }
   | { t: 'dtls-fingerprints'; id: number; remoteFingerprints: string[] }
   | { t: 'index-state'; id: number; req: number }
