@@ -168,6 +168,23 @@ for (const b of BUILDS) {
       core.destroyContext(a); core.destroyContext(b);
     });
 
+    it('with KDR, both directions use the session keys of the floor\'s index (matches the reference)', () => {
+      const key = keyFor(16, 5), salt = keyFor(14, 6);
+      const kdr = 4; // new session keys every 16 packets
+      const out = core.createContext({ suite: CM80, direction: 'outbound', masterKey: key.slice(), masterSalt: salt.slice(), kdr });
+      const inb = core.createContext({ suite: CM80, direction: 'inbound', masterKey: key.slice(), masterSalt: salt.slice(), kdr });
+      const floor = 65536 + 0xfff5;
+      core.applyIndexFloor(out, SSRC, 'srtp', floor);
+      core.applyIndexFloor(inb, SSRC, 'srtp', floor);
+      const ref = new RefSrtpContext({ suite: 'AES_CM_128_HMAC_SHA1_80', masterKey: key, masterSalt: salt, kdr: 2 ** kdr });
+      for (let idx = floor + 1; idx <= floor + 40; idx++) {
+        const sp = coreOk(core, 'srtpProtect', out, plainAt(idx));
+        assert.deepEqual(sp, refRtpAt(ref, idx), `index ${idx}`);
+        assert.deepEqual(coreOk(core, 'srtpUnprotect', inb, sp), plainAt(idx));
+      }
+      core.destroyContext(out); core.destroyContext(inb);
+    });
+
     it('outbound SRTP: the floor holds with insecureAllowRepeatTx and after setRoc', () => {
       const k = keysOf(CM80);
       const out = makeContext(core, CM80, 'outbound', k.key, k.salt, { insecureAllowRepeatTx: true });
