@@ -7,6 +7,8 @@ import { ControlServer } from '../../../src/control/ControlServer.ts';
 import type { CallControl } from '../../../src/control/commands.ts';
 import type { NgAnswerRequest, NgOfferRequest } from '../../../src/control/ngRequest.ts';
 import { Metrics } from '../../../src/metrics/Metrics.ts';
+import { HttpApi } from '../../../src/control/HttpApi.ts';
+import { loadConfig } from '../../../src/config.ts';
 import { NgClient } from '../../helpers/ngClient.ts';
 
 /** Time and CPU that only move when the test says so. */
@@ -200,5 +202,70 @@ describe('Admission refusals over ng (what Kamailio sees)', () => {
     assert.equal(stats.statistics.admission.draining, 'yes');
     assert.ok(stats.statistics.admission.refusals.drain! >= 2);
     assert.equal((await sbe2.request({ command: 'delete', 'call-id': 'd-1', 'from-tag': 'ft' })).reply.result, 'ok');
+  });
+});
+
+describe('Drain over HTTP and admission settings', () => {
+  const TOKEN = 'drain-test-token-0123456789';
+  let api: HttpApi;
+  let gate: Admission;
+  let control: CallsControl;
+  const url = (path: string): string => `http://127.0.0.1:${api.address.port}${path}`;
+  const req = (path: string, init: RequestInit = {}, token = TOKEN): Promise<Response> =>
+    fetch(url(path), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+
+  before(async () => {
+    control = new CallsControl();
+    gate = new Admission({ hasCall: (id) => control.calls.has(id), sampleMs: 0 });
+    api = await HttpApi.listen({ control, port: 0, token: TOKEN, admission: gate });
+  });
+  after(async () => { await api.close(0); gate.close(); });
+
+  it('POST /v1/drain switches drain mode; GET shows it; the bearer token is required', async () => {
+    let r = await req('/v1/drain', { method: 'POST', body: JSON.stringify({ enabled: true }) }, 'wrong-token-wrong-token');
+    assert.equal(r.status, 401);
+    await r.body?.cancel();
+    assert.equal(gate.draining, false, 'an unauthenticated request changes nothing');
+    r = await req('/v1/drain', { method: 'POST', body: JSON.stringify({ enabled: true }) });
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { draining: boolean }).draining, true);
+    assert.equal(gate.draining, true);
+    r = await req('/v1/drain');
+    assert.equal(((await r.json()) as { draining: boolean }).draining, true);
+    for (const body of ['{"enabled":"yes"}', '{}', '{"enabled":false,"x":1}', '[true]']) {
+      r = await req('/v1/drain', { method: 'POST', body });
+      assert.equal(r.status, 400, body);
+      await r.body?.cancel();
+    }
+    assert.equal(gate.draining, true, 'a bad body changes nothing');
+  });
+
+  it('refuses HTTP offers for new calls while draining (503 E_SESSION_LIMIT) but not re-offers', async () => {
+    gate.setDrain(false);
+    const offerBody = JSON.stringify({ fromTag: 'ft', sdp: SDP });
+    let r = await req('/v1/calls/h-1/offer', { method: 'POST', body: offerBody });
+    assert.equal(r.status, 200);
+    await r.body?.cancel();
+    gate.setDrain(true);
+    r = await req('/v1/calls/h-2/offer', { method: 'POST', body: offerBody });
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'E_SESSION_LIMIT');
+    r = await req('/v1/calls/h-1/offer', { method: 'POST', body: offerBody });
+    assert.equal(r.status, 200, 're-offer of a call up');
+    await r.body?.cancel();
+    assert.equal(control.offers, 2);
+  });
+
+  it('reads control.* from file, environment and flags', () => {
+    const files: Record<string, string> = { '/c.json': JSON.stringify({ control: { drain: true, maxSessionsPerSbe: 7 } }) };
+    const r = loadConfig({
+      argv: ['--config', '/c.json', '--control-max-cpu', '85'],
+      env: { SRTPGATE_CONTROL_MAX_LOAD: '12' },
+      readFile: (p) => { const f = files[p]; if (f === undefined) throw new Error('ENOENT'); return f; },
+    });
+    assert.equal(r.kind, 'config');
+    if (r.kind !== 'config') return;
+    assert.deepEqual(r.config.control, { drain: true, maxSessionsPerSbe: 7, maxCpu: 85, maxLoad: 12, cpuWindowMs: 5000 });
+    assert.throws(() => loadConfig({ argv: ['--control-max-cpu', '-1'], env: {} }), /control-max-cpu|out of range/);
   });
 });
