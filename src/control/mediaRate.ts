@@ -6,8 +6,9 @@
 //   - payload types from the m= line and a=rtpmap (static types 0–34 by RFC 3551 when unmapped);
 //   - a=ptime (RFC 4566: ms of media per packet) and a=maxptime;
 //   - b=AS (kbit/s, RFC 4566) and b=TIAS (bit/s, RFC 3890), media level else session level.
-// Packets/s: 1000 / ptime (the default 20 ms of RFC 3551 when absent), plus as many again when
-// telephone-event is offered (RFC 4733 events may run beside audio). Bits/s: b=TIAS, else
+// Packets/s: for audio 1000 / ptime (the default 20 ms of RFC 3551 when absent), plus as many
+// again when telephone-event is offered (RFC 4733 events may run beside audio); for video the
+// b= rate in packets of 300 bytes or more. Bits/s: b=TIAS, else
 // b=AS, else the largest nominal rate of the offered codecs; a codec with no known rate and no
 // b= line (video, opus without maxaveragebitrate...) gives null, never a guess.
 //
@@ -31,6 +32,8 @@ const RTCP_PPS = 2;
 const DEFAULT_PTIME_MS = 20;
 /** The shortest packet time honoured: below it a=ptime is a typo or an attack on the budget. */
 const MIN_PTIME_MS = 5;
+/** Video packets are counted as at least this large when the packet rate comes from b= (a 1 Mbit/s stream: 417 packets/s). */
+const MIN_VIDEO_PACKET_BYTES = 300;
 
 /** Nominal bit rates of codecs whose rate does not depend on fmtp (RFC 3551 table 4, G.722 RFC 3551 §4.5.2). */
 const CODEC_BPS: ReadonlyMap<string, number> = new Map([
@@ -87,8 +90,11 @@ export function nominalRate(session: readonly SdpLine[], media: readonly SdpLine
   const ptimes = attr(media, 'ptime').map(Number).filter((x) => Number.isFinite(x) && x > 0);
   const ptime = Math.max(MIN_PTIME_MS, ptimes[0] ?? DEFAULT_PTIME_MS);
   const hasEvents = codecs.some((c) => c !== null && EVENT_CODECS.has(c));
-  const pps = (1000 / ptime) * (hasEvents ? 2 : 1) + RTCP_PPS;
   let bitsPerSecond = bandwidth(media) ?? bandwidth(session);
+  // Audio is paced by ptime; other media (video) by its bit rate, in packets of at least
+  // MIN_VIDEO_PACKET_BYTES, and without a b= line it is not paced at all (null below).
+  const paced = kind === 'audio' ? 1000 / ptime : Math.max(1000 / ptime, (bitsPerSecond ?? 0) / 8 / MIN_VIDEO_PACKET_BYTES);
+  const pps = paced * (hasEvents ? 2 : 1) + RTCP_PPS;
   let basis = bitsPerSecond !== null ? 'b=' : 'codec';
   if (bitsPerSecond === null) {
     // Without b=, every offered codec must have a known rate (the sender may use any of them).

@@ -60,10 +60,11 @@ export class Bucket {
    * lower limit takes effect at once and a higher one fills up at its own pace.
    */
   setRate(rate: Rate): void {
+    // A dimension that was unlimited saved nothing up: it starts with a full burst.
+    this.#packets = this.#pps > 0 ? Math.min(this.#packets, rate.pps * this.#burst) : rate.pps * this.#burst;
+    this.#bytes = this.#bps > 0 ? Math.min(this.#bytes, rate.bps * this.#burst) : rate.bps * this.#burst;
     this.#pps = rate.pps;
     this.#bps = rate.bps;
-    this.#packets = Math.min(this.#packets, rate.pps * this.#burst);
-    this.#bytes = Math.min(this.#bytes, rate.bps * this.#burst);
   }
 
   take(bytes: number, now: number): boolean {
