@@ -22,6 +22,7 @@ import { SecurityLog } from './security/SecurityLog.ts';
 import { policyKnobsOf, resolvePolicy, type CryptoPolicy } from './control/policy.ts';
 import { suiteByName, type SuiteName } from './crypto/suites.ts';
 import { RelayError } from './errors.ts';
+import { replicatorFromConfig } from './ha/fromConfig.ts';
 
 /** Exit statuses: 0 clean stop, 1 failure at run time, 2 bad configuration or arguments. */
 export const EXIT_OK = 0;
@@ -96,8 +97,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     maxLoad: config.control.maxLoad,
     cpuWindowMs: config.control.cpuWindowMs,
   });
+  // Call-state replication and takeover (ha.*): null without ha.redisUrl, and nothing changes.
+  let replicator: ReturnType<typeof replicatorFromConfig> = null;
   try {
-    const controller = new CallController({ relay, policy });
+    replicator = replicatorFromConfig(config, log);
+    const controller = new CallController({ relay, policy, ...(replicator ? { replication: replicator } : {}) });
     security.observeCallController(controller.observer);
     const metrics = new Metrics({ media: relay, version: v });
     const sessionLog = log.child({ component: 'relay' });
@@ -111,7 +115,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     metrics.observeAdmission(admission.observer, admission.draining);
     const admissionLog = log.child({ component: 'admission' });
     admission.observer.on('drain', (e) => admissionLog.warn(e.enabled ? 'drain mode on: new calls refused' : 'drain mode off', { sessions: relay.sessionCount }));
-    admission.observer.on('refusal', (e) => admissionLog.info('new call refused', { reason: e.reason, sbe: e.sbe, callId: e.callId }));
+    // Debug only: the ng server already logs each refused command at info.
+    admission.observer.on('refusal', (e) => admissionLog.debug('new call refused', { reason: e.reason, sbe: e.sbe, callId: e.callId }));
 
     const loadCap = config.ng.loadLimit > 0 ? config.ng.loadLimit : config.media.maxSessions;
     ng = await ControlServer.listen({
@@ -137,6 +142,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         control: controller,
         metrics,
         admission,
+        ...(replicator ? { ha: replicator } : {}),
         address: config.http.address,
         port: config.http.port,
         token: config.http.token,
@@ -148,7 +154,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       metrics.observeHttpApi(http.observer);
       security.observeHttpApi(http.observer);
     }
+    if (replicator) {
+      const r = replicator;
+      metrics.addFamilies(() => r.metricFamilies());
+      await r.start(controller);
+    }
   } catch (e) {
+    await replicator?.close();
     security.close();
     admission.close();
     await ng?.close(0);
@@ -178,6 +190,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         // Closes every session (sockets, then crypto contexts: keys zeroed in the core) and
         // stops the media hosts, worker threads included.
         await relay.close();
+        // After the sessions: their records are removed (the calls ended) before the store goes.
+        await replicator?.close();
         log.info('stopped', { reason, sessionsClosed: sessions });
       })();
       return stopping;

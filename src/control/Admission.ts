@@ -174,9 +174,12 @@ export class Admission {
     return null;
   }
 
-  /** A call was created on behalf of `sbe` (idempotent: a re-offer does not count twice). */
+  /**
+   * A call was created on behalf of `sbe` (idempotent: a re-offer does not count twice). A call
+   * already gone again (deleted while its offer finished) is not counted: nothing would release it.
+   */
   admitted(callId: string, sbe: string): void {
-    if (this.#owner.has(callId)) return;
+    if (this.#owner.has(callId) || !this.#hasCall(callId)) return;
     this.#owner.set(callId, sbe);
     this.#perSbe.set(sbe, (this.#perSbe.get(sbe) ?? 0) + 1);
   }

@@ -56,7 +56,10 @@ describe('Admission', () => {
   });
 
   it('caps open sessions per SBE address, released when the session closes', () => {
-    const { a } = admission({ maxSessionsPerSbe: 2 });
+    const { a, calls } = admission({ maxSessionsPerSbe: 2 });
+    for (const id of ['a1', 'a2']) calls.add(id);
+    a.admitted('gone', '10.0.0.1');
+    assert.equal(a.sessionsOf('10.0.0.1'), 0, 'a call deleted before its offer finished is not counted');
     a.admitted('a1', '10.0.0.1');
     a.admitted('a1', '10.0.0.1'); // a re-offer does not count twice
     assert.equal(a.sessionsOf('10.0.0.1'), 1);
@@ -109,7 +112,7 @@ describe('Admission', () => {
   });
 
   it('exports srtpgate_draining and srtpgate_admission_refusals_total{reason}', () => {
-    const { a } = admission({ maxSessionsPerSbe: 1 });
+    const { a } = admission({ maxSessionsPerSbe: 1 }, new Set(['one']));
     const m = new Metrics();
     m.observeAdmission(a.observer, a.draining);
     a.admitted('one', 's');
