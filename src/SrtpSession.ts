@@ -6,6 +6,7 @@ import { poolForWindow } from './crypto/CorePool.ts';
 import { suiteByName, type CryptoSuite, type SuiteName } from './crypto/suites.ts';
 import { EV_SRTCP_SOFT_LIMIT, EV_SRTP_SOFT_LIMIT, Status } from './crypto/abi.ts';
 import { RelayError, SrtpError } from './errors.ts';
+import { applyStreamIndexFloor, readStreamIndexState, type StreamIndexState } from './session/indexState.ts';
 
 export interface SrtpSessionOptions {
   /** SDES suite name (RFC 4568 / RFC 6188). */
@@ -96,6 +97,22 @@ export class SrtpSession extends EventEmitter<SrtpSessionEvents> {
   getRoc(ssrc: number, direction: 'inbound' | 'outbound' = 'outbound'): number | undefined {
     this.#check();
     return this.#core.getRoc(direction === 'outbound' ? this.#out : this.#in, ssrc);
+  }
+
+  /** Highest SRTP/SRTCP index per SSRC received (authenticated) and sent; see session/indexState.ts. */
+  indexState(): StreamIndexState {
+    this.#check();
+    return readStreamIndexState(this.#core, this.#in, this.#out);
+  }
+
+  /**
+   * Continues from a high-water mark another holder of this key persisted (aheadOf): unprotect
+   * treats indexes ≤ the floor as replays, protect refuses them (SrtpError E_INDEX_REUSE, or
+   * Status.INDEX_REUSE from the in-place forms), SRTCP is sent from floor + 1. Raises, never lowers.
+   */
+  applyIndexFloor(floor: StreamIndexState): void {
+    this.#check();
+    applyStreamIndexFloor(this.#core, this.#in, this.#out, floor, 0);
   }
 
   /** Copy of both contexts' state bytes, for tests asserting a rejected packet changed nothing. */

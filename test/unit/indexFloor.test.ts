@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { CryptoCore, type CoreBuild } from '../../src/crypto/CryptoCore.ts';
 import { SUITES, suiteByName, type CryptoSuite } from '../../src/crypto/suites.ts';
 import { Status } from '../../src/crypto/abi.ts';
-import { SrtpError } from '../../src/errors.ts';
+import { RelayError, SrtpError } from '../../src/errors.ts';
+import { createSrtpSessionSync } from '../../src/SrtpSession.ts';
+import { aheadOf } from '../../src/session/indexState.ts';
 import { RefSrtpContext, refSuite, srtcpTrailer, type RefSuiteName } from '../reference/refSrtp.ts';
 import { rtp, rtcpRr, keyFor } from '../helpers/packets.ts';
 import { coreOk, coreRun, makeContext } from '../helpers/coreCtx.ts';
@@ -247,6 +249,29 @@ for (const b of BUILDS) {
       coreOk(core, 'srtcpProtect', out, rtcpRr(0x1111));
       assert.deepEqual(core.indexState(out), [{ ssrc: 0x1111, srtp: 7 * 65536 + 9, srtcp: 1 }]);
       core.destroyContext(out);
+    });
+
+    it('SrtpSession: a second session with the first one\'s high-water mark continues where it must', () => {
+      const opts = { suite: 'AES_CM_128_HMAC_SHA1_80' as const, masterKey: keyFor(16, 8), masterSalt: keyFor(14, 9), core };
+      const one = createSrtpSessionSync(opts);
+      const captured: Uint8Array[] = [];
+      for (let idx = 65530; idx < 65540; idx++) {
+        const sp = one.protectRtp(plainAt(idx));
+        captured.push(sp);
+        one.unprotectRtp(sp);
+      }
+      const state = one.indexState();
+      assert.deepEqual(state.srtpOut, [{ ssrc: SSRC, index: 65539 }]);
+      assert.deepEqual(state.srtpIn, [{ ssrc: SSRC, index: 65539 }]);
+      one.close();
+      const two = createSrtpSessionSync(opts);
+      two.applyIndexFloor(aheadOf(state, { srtp: 10, srtcp: 0 }));
+      assert.equal(codeOf(() => two.protectRtp(plainAt(65549))), 'E_INDEX_REUSE');
+      for (const sp of captured) assert.match(codeOf(() => two.unprotectRtp(sp)), /^E_REPLAY_/);
+      const sp = two.protectRtp(plainAt(65550));
+      assert.deepEqual(two.unprotectRtp(sp), plainAt(65550));
+      two.close();
+      assert.throws(() => two.indexState(), (e: unknown) => e instanceof RelayError && e.code === 'E_INVALID_STATE');
     });
 
     it('refuses floors out of range, full SSRC tables and stale handles', () => {
