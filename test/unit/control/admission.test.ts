@@ -92,6 +92,23 @@ describe('Admission', () => {
     assert.equal(a.check('c', 's'), null);
   });
 
+  it('reads this process\'s real CPU time: a busy loop reads more than an idle wait', async () => {
+    // The machine is shared, so no absolute figure is asserted: busy > idle, and busy is real work.
+    const idle = new Admission({ hasCall: () => false, maxCpu: 5, cpuWindowMs: 1000, sampleMs: 0 });
+    await new Promise((r) => setTimeout(r, 250));
+    idle.sample();
+    const busy = new Admission({ hasCall: () => false, maxCpu: 5, cpuWindowMs: 1000, sampleMs: 0 });
+    const until = performance.now() + 250;
+    let x = 0;
+    while (performance.now() < until) x += Math.sqrt(x + 1);
+    busy.sample();
+    const [i, b] = [idle.cpuPercent()!, busy.cpuPercent()!];
+    assert.ok(b > i && b >= 5, `busy ${b.toFixed(1)} % vs idle ${i.toFixed(1)} % (${x > 0})`);
+    assert.equal(busy.check('c', 's')?.reason, 'cpu');
+    idle.close();
+    busy.close();
+  });
+
   it('refuses on the 1-minute load average when maxLoad is set', () => {
     const { a, clock } = admission({ maxLoad: 4 });
     clock.load = 3.9;
