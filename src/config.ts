@@ -83,6 +83,22 @@ export interface Config {
   };
   log: { level: LogLevel };
   shutdownTimeoutMs: number;
+  /** Call-state replication and takeover (src/ha); off while redisUrl is ''. */
+  ha: {
+    redisUrl: string;
+    nodeId: string;
+    /** Base64 of 32 bytes; filled from stateKeyFile when that is set. */
+    stateKey: string;
+    stateKeyFile: string;
+    /** Base64 of the key being rotated out: opens old records, never seals. */
+    previousStateKey: string;
+    peers: string[];
+    autoTakeover: boolean;
+    keyPrefix: string;
+    indexIntervalMs: number;
+    heartbeatIntervalMs: number;
+    heartbeatTtlMs: number;
+  };
 }
 
 type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite' | 'io';
@@ -146,6 +162,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'srtp.sdesOverInsecureSignalling', type: 'string', default: 'refuse', doc: 'SDES keys from or to a leg the SBE marks insecure-signalling: refuse (DTLS-SRTP only), audit, or allow.' },
   { key: 'log.level', type: 'level', default: 'info', doc: `Lowest log level written (${LOG_LEVELS.join(', ')}).` },
   { key: 'shutdownTimeoutMs', type: 'int', default: 5000, min: 100, max: 120_000, doc: 'Longest graceful shutdown on SIGTERM/SIGINT before a forced exit, ms.' },
+  { key: 'ha.redisUrl', type: 'string', default: '', defaultText: 'none (call state stays in memory, no replication)', doc: 'Redis holding replicated call state, redis://[user:password@]host:port[/db]. Setting it turns replication on.' },
+  { key: 'ha.nodeId', type: 'string', default: '', defaultText: 'none (required with ha.redisUrl)', doc: 'This relay\'s node id in Redis keys (letters, digits, . _ -; at most 64).' },
+  { key: 'ha.stateKey', type: 'string', default: '', secret: true, defaultText: 'none', doc: 'Base64 of the 32-byte AES-256-GCM key that seals SRTP keys in Redis; the same on every relay. Config file or SRTPGATE_HA_STATE_KEY only.' },
+  { key: 'ha.stateKeyFile', type: 'string', default: '', defaultText: 'none', doc: 'File holding ha.stateKey (alternative to it).' },
+  { key: 'ha.previousStateKey', type: 'string', default: '', secret: true, defaultText: 'none', doc: 'Base64 of the state key being rotated out: records sealed under it still open.' },
+  { key: 'ha.peers', type: 'string', default: '', defaultText: 'none', doc: 'Comma-separated node ids whose calls this relay keeps (sealed) and may take over.' },
+  { key: 'ha.autoTakeover', type: 'bool', default: false, doc: 'Take a peer\'s calls over when its heartbeat key expires (off: only POST /v1/ha/takeover, e.g. from keepalived; see README).' },
+  { key: 'ha.keyPrefix', type: 'string', default: 'srtpgate', doc: 'Prefix of every Redis key the relays write.' },
+  { key: 'ha.indexIntervalMs', type: 'int', default: 250, min: 20, max: 5000, doc: 'How often SRTP/SRTCP index high-water marks are checked (and written when use nears them), ms.' },
+  { key: 'ha.heartbeatIntervalMs', type: 'int', default: 500, min: 50, max: 60_000, doc: 'How often this relay refreshes its heartbeat key, ms.' },
+  { key: 'ha.heartbeatTtlMs', type: 'int', default: 1500, min: 100, max: 600_000, doc: 'Expiry of the heartbeat key: a relay silent this long counts as failed, ms.' },
 ];
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key, o]));
@@ -392,8 +419,28 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     config.http.token = t.trim();
     if (config.http.token === '') throw new ConfigError('token file is empty', { file: config.http.tokenFile });
   }
+  readHaKey(config, readFile);
   validate(config);
   return { kind: 'config', config, origins, warnings, configFile };
+}
+
+/** ha.stateKeyFile into ha.stateKey, and the ha rows that only make sense together. */
+function readHaKey(config: Config, readFile: (path: string) => string): void {
+  const ha = config.ha;
+  if (ha.stateKeyFile !== '') {
+    if (ha.stateKey !== '') throw new ConfigError('set ha.stateKey or ha.stateKeyFile, not both');
+    try {
+      ha.stateKey = readFile(ha.stateKeyFile).trim();
+    } catch (e) {
+      throw new ConfigError('cannot read state key file', { file: ha.stateKeyFile, reason: (e as NodeJS.ErrnoException).code ?? 'error' });
+    }
+  }
+  if (ha.redisUrl === '') return;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(ha.nodeId)) throw new ConfigError('ha.nodeId is required with ha.redisUrl: letters, digits, . _ - (at most 64)');
+  if (ha.stateKey === '') throw new ConfigError('ha.stateKey or ha.stateKeyFile is required with ha.redisUrl');
+  const bad = ha.peers.find((p) => !/^[A-Za-z0-9_.-]{1,64}$/.test(p) || p === ha.nodeId);
+  if (bad !== undefined) throw new ConfigError('ha.peers: not a node id, or this relay\'s own', { peer: bad.slice(0, 64) });
+  if (ha.heartbeatTtlMs <= ha.heartbeatIntervalMs) throw new ConfigError('ha.heartbeatTtlMs must exceed ha.heartbeatIntervalMs');
 }
 
 function build(v: Map<string, Value>): Config {
@@ -454,6 +501,19 @@ function build(v: Map<string, Value>): Config {
     },
     log: { level: v.get('log.level') as LogLevel },
     shutdownTimeoutMs: int('shutdownTimeoutMs'),
+    ha: {
+      redisUrl: str('ha.redisUrl').trim(),
+      nodeId: str('ha.nodeId').trim(),
+      stateKey: str('ha.stateKey').trim(),
+      stateKeyFile: str('ha.stateKeyFile'),
+      previousStateKey: str('ha.previousStateKey').trim(),
+      peers: str('ha.peers').split(',').map((p) => p.trim()).filter((p) => p.length > 0),
+      autoTakeover: bool('ha.autoTakeover'),
+      keyPrefix: str('ha.keyPrefix'),
+      indexIntervalMs: int('ha.indexIntervalMs'),
+      heartbeatIntervalMs: int('ha.heartbeatIntervalMs'),
+      heartbeatTtlMs: int('ha.heartbeatTtlMs'),
+    },
   };
 }
 

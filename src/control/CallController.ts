@@ -53,6 +53,21 @@ export interface CallControllerOptions {
   relay: Relay;
   /** SDES policy; missing fields take the defaults of CryptoPolicy. Validated at construction. */
   policy?: PolicyInput;
+  /** Told of every committed change (call-state replication, src/ha). Default none. */
+  replication?: CallReplicationHooks;
+}
+
+/**
+ * Hooks for replicating calls (src/ha/Replicator). Called synchronously inside the commit;
+ * a hook that throws is ignored: replication never fails signalling.
+ */
+export interface CallReplicationHooks {
+  /** An offer or answer committed, or a call was adopted; `interfaceOf` names a leg's media interface. */
+  committed(state: CallState, interfaceOf: (leg: Leg) => string): void;
+  /** The call ended. */
+  deleted(callId: string): void;
+  /** A peer's key is being installed and is wiped right after: the last moment to seal it. */
+  inboundKey(callId: string, side: SideState, key: SdesCrypto): void;
 }
 
 export interface SdpResult {
@@ -117,6 +132,7 @@ function installing(fn: () => void): void {
 export class CallController {
   readonly #relay: Relay;
   readonly #policy: CryptoPolicy;
+  readonly #replication: CallReplicationHooks | null;
   readonly #calls = new Map<string, CallState>();
   readonly #queues = new Map<string, Promise<void>>();
   /** Keys the inbound-key digests; per process, never stored: digests are only compared. */
@@ -138,6 +154,7 @@ export class CallController {
     this.#policy = resolvePolicy(options.policy);
     this.#address = addressOf(options.relay.advertisedAddress);
     this.#interfaces = new InterfacePlanner(options.relay.interfaces);
+    this.#replication = options.replication ?? null;
   }
 
   /** The resolved policy (defaults filled in). */
@@ -216,11 +233,52 @@ export class CallController {
     this.#totals.sessionsCreated++;
     session.once('close', (reason) => {
       state.close();
-      if (this.#calls.get(callId) === state) this.#calls.delete(callId);
+      if (this.#calls.get(callId) === state) {
+        this.#calls.delete(callId);
+        this.#replicate((r) => r.deleted(callId));
+      }
       this.#totals.sessionsClosed++;
       if (reason === 'timeout' || reason === 'lifetime') this.#totals.sessionTimeouts++;
     });
     return state;
+  }
+
+  #replicate(fn: (r: CallReplicationHooks) => void): void {
+    if (this.#replication === null) return;
+    try {
+      fn(this.#replication);
+    } catch { /* counted by the replicator; the call goes on from memory */ }
+  }
+
+  /**
+   * Registers a call rebuilt from replicated state (HA takeover): creates its session, lets
+   * `build` bind and key its legs and streams, commits the legs' interfaces, keeps digests of
+   * the inbound keys `build` returns (a re-INVITE with the same key then leaves the contexts,
+   * replay windows and ROCs alone) and wipes those keys. A failing build closes the session.
+   */
+  adopt(callId: string, interfaces: readonly string[],
+    build: (state: CallState) => Promise<ReadonlyMap<SideState, SdesCrypto>>): Promise<CallState> {
+    return this.#serial(callId, async () => {
+      if (this.#calls.has(callId)) throw new RelayError('E_INVALID_STATE', 'call exists', { callId: callId.slice(0, 64) });
+      const state = this.#newCall(callId);
+      let inbound: ReadonlyMap<SideState, SdesCrypto>;
+      try {
+        inbound = await build(state);
+      } catch (e) {
+        state.session.close('deleted');
+        throw e;
+      }
+      for (const [side, key] of inbound) {
+        side.inDigest = this.#digest(key.suite, key.keys[0]!.material);
+        wipe(key);
+      }
+      const iface = (name: string | undefined) => this.#relay.interfaces.find((i) => i.name === name) ?? this.#interfaces.of(state.legs[0]!.leg);
+      const [a, b] = [iface(interfaces[0]), iface(interfaces[1])];
+      if (state.legs.length === 2) this.#interfaces.commit(state.legs[0]!.leg, state.legs[1]!.leg, { offerer: a, answerer: b, crossing: a !== b });
+      state.lastSignal = Date.now();
+      this.#replicate((r) => r.committed(state, (leg) => this.#interfaces.of(leg).name));
+      return state;
+    });
   }
 
   #digest(suite: CryptoSuite, material: Uint8Array): Buffer {
@@ -275,6 +333,7 @@ export class CallController {
         state.lastSignal = Date.now();
         for (const k of kept) state.own(k);
         state.collect();
+        this.#replicate((r) => r.committed(state, (leg) => this.#interfaces.of(leg).name));
         return { sdp: rewriteSdp(req.sdp, this.#answererPlan(sdp, media, answerer, sideOptions(o, ifaces.answerer, ifaces.crossing))), warnings };
       } catch (e) {
         kept.clear();
@@ -542,6 +601,7 @@ export class CallController {
       guard.emit(this.observer, req.callId, 'answer');
       state.lastSignal = Date.now();
       state.collect();
+      this.#replicate((r) => r.committed(state, (leg) => this.#interfaces.of(leg).name));
       return { sdp: rewriteSdp(req.sdp, { ...sessionPlan(sdp, o), removeIce: true, media: plan }), warnings };
     } finally {
       for (const c of parsed) wipe(c);
@@ -646,7 +706,7 @@ export class CallController {
         theirs.dtls = { role: d.answererDtls.role, fingerprints: d.answererDtls.fingerprints, peerSetup: d.answererDtls.setup };
       }
     } else if (d.srtp !== null) {
-      this.#setInbound(theirs, d.srtp.answer);
+      this.#setInbound(theirs, d.srtp.answer, state.callId);
       this.#setOutbound(theirs, d.srtp.offered.key, d.srtp.offered.tag, true);
     } else {
       this.#setPlain(theirs, warnings, mediaNo(d.media));
@@ -664,7 +724,7 @@ export class CallController {
           mine.dtls = { role: d.offererRole, fingerprints, peerSetup: setup };
         }
       } else if (c !== null && c.line !== null) {
-        this.#setInbound(mine, c.line);
+        this.#setInbound(mine, c.line, state.callId);
         c.line = null;
         const key = mine.outKey !== null && mine.outKey.suite === c.suite ? mine.outKey : state.own(generateSdesCrypto(c.tag, c.suite));
         this.#setOutbound(mine, key, c.tag, c.padded);
@@ -691,7 +751,7 @@ export class CallController {
   }
 
   /** Installs the key(s) the side's endpoint sends with, unless they are the ones already installed. */
-  #setInbound(side: SideState, line: SdesCrypto): void {
+  #setInbound(side: SideState, line: SdesCrypto, callId: string): void {
     const kp = line.keys[0]!;
     const digest = this.#digest(line.suite, kp.material);
     const s = side.stream;
@@ -701,6 +761,7 @@ export class CallController {
       if (!same) {
         installing(() => s.setInboundCrypto(inboundCrypto(line)));
         side.inDigest = digest;
+        this.#replicate((r) => r.inboundKey(callId, side, line));
       }
     } finally {
       wipe(line);

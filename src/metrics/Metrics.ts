@@ -84,6 +84,14 @@ function addSession(t: MediaTotals, s: SessionLike): void {
 type Labels = Readonly<Record<string, string>>;
 type Sample = readonly [Labels, number];
 
+/** One metric family as another component reports it (see Metrics.addFamilies). */
+export interface MetricFamily {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+  readonly samples: readonly Sample[];
+}
+
 /** Label values may hold anything; the format needs \\, " and newline escaped. */
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -136,6 +144,7 @@ export class Metrics {
   readonly #refusals = new LabelledCounter(['reason']);
   /** Drain mode as last reported by the admission observer; null = no admission control. */
   #draining: boolean | null = null;
+  readonly #extra: (() => readonly MetricFamily[])[] = [];
   #retransmits = 0;
   #commandSeconds = 0;
 
@@ -164,6 +173,11 @@ export class Metrics {
   /** Counts one HTTP response by route template (never the raw path: Call-IDs are unbounded). */
   countHttp(route: string, status: number): void {
     this.#http.inc({ route, status: String(status) });
+  }
+
+  /** Families another component keeps (HA replication), read at every scrape. */
+  addFamilies(source: () => readonly MetricFamily[]): void {
+    this.#extra.push(source);
   }
 
   /** Subscribes to an ng server's observer. */
@@ -255,6 +269,7 @@ export class Metrics {
       family('srtpgate_draining', 'gauge', '1 while drain mode refuses new calls.', [[{}, this.#draining ? 1 : 0]]);
       family('srtpgate_admission_refusals_total', 'counter', 'New calls refused by admission control (SBEs fail over), by reason.', this.#refusals.samples());
     }
+    for (const source of this.#extra) for (const f of source()) family(f.name, f.type, f.help, f.samples);
     return `${out.join('\n')}\n`;
   }
 }

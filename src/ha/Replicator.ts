@@ -1,0 +1,396 @@
+// Replication of this relay's calls to a shared store, and takeover of a failed peer's.
+//
+// As the CallController's observer it seals each inbound key before the controller wipes it,
+// writes a call record at every committed offer / answer (and removes it on delete), and
+// every `indexIntervalMs` polls the streams' SRTP/SRTCP indexes and persists high-water marks
+// ahead of use (see hwm.ts). It refreshes this node's heartbeat key, watches its peers'
+// records (kept sealed, as "foreign" calls) and heartbeats, and on takeover (the HTTP
+// command, or a peer's heartbeat expiring with autoTakeover) rebuilds their calls here.
+//
+// Nothing here is on the packet path, and no write is awaited by signalling: the store
+// queues. Faults are counted and logged once per state change.
+import { EventEmitter } from 'node:events';
+import type { CallState, SideState } from '../control/CallState.ts';
+import type { SdesCrypto } from '../keying/sdes.ts';
+import type { MediaStreamHandle } from '../session/MediaStreamHandle.ts';
+import type { Leg } from '../session/Leg.ts';
+import type { StreamIndexState } from '../session/indexState.ts';
+import type { Logger } from '../Logger.ts';
+import type { MetricFamily } from '../metrics/Metrics.ts';
+import type { CallStateStore } from './CallStateStore.ts';
+import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type IndexRecord, type SealedKeyRecord } from './callRecord.ts';
+import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
+import { callKey, callPrefix, heartbeatKey, indexKey, type KeySpace } from './keys.ts';
+import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
+import { snapshotCall, inKeyField } from './snapshot.ts';
+import { sealKey } from './sealedKeys.ts';
+import type { SealedBlob, StateSealer } from './StateSealer.ts';
+import { HaError } from './HaError.ts';
+
+export interface ReplicatorOptions {
+  /** This relay's node id (keys carry it; sealed blobs are bound to it). */
+  readonly node: string;
+  readonly store: CallStateStore;
+  readonly sealer: StateSealer;
+  readonly log: Logger;
+  /** Peers whose calls this relay keeps and may take over. Default none. */
+  readonly peers?: readonly string[];
+  /** Take a peer's calls over when its heartbeat key expires. Default false (see README). */
+  readonly autoTakeover?: boolean;
+  /** Key prefix. Default 'srtpgate'. */
+  readonly prefix?: string;
+  /** Index polls, ms. Default 250. */
+  readonly indexIntervalMs?: number;
+  /** Heartbeat refresh and expiry, ms. Default 500 and 1500. */
+  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatTtlMs?: number;
+  /** Expiry of call records (refreshed on every write), ms. Default 3 h. */
+  readonly recordTtlMs?: number;
+  readonly now?: () => number;
+}
+
+export interface TakeoverResult {
+  readonly node: string;
+  readonly calls: number;
+  readonly failed: number;
+  readonly durationMs: number;
+}
+
+export interface ReplicatorEvents {
+  takeover: [TakeoverResult];
+}
+
+/** The counters /metrics exports (srtpgate_ha_*). */
+export interface ReplicatorCounters {
+  writeErrors: number;
+  hwmOverruns: number;
+  callWrites: number;
+  indexWrites: number;
+  takeovers: number;
+  takeoverCalls: number;
+  takeoverFailed: number;
+  lastTakeoverSeconds: number;
+}
+
+interface Tracked {
+  readonly state: CallState;
+  readonly interfaceOf: (leg: Leg) => string;
+  readonly tracks: Map<MediaStreamHandle, { track: HwmTrack; outKey: SdesCrypto | null }>;
+  /** Floors a taken-over call's streams started from: marks never go below them. */
+  floors: ReadonlyMap<MediaStreamHandle, StreamIndexState>;
+  /** Sealed index record last handed to the store (re-written when the store comes back). */
+  lastIndex: string | null;
+}
+
+export class Replicator {
+  readonly observer = new EventEmitter<ReplicatorEvents>();
+  readonly counters: ReplicatorCounters = {
+    writeErrors: 0, hwmOverruns: 0, callWrites: 0, indexWrites: 0, takeovers: 0, takeoverCalls: 0, takeoverFailed: 0, lastTakeoverSeconds: 0,
+  };
+  readonly #o: Required<Omit<ReplicatorOptions, 'peers'>> & { peers: readonly string[] };
+  readonly #ks: KeySpace;
+  readonly #calls = new Map<string, Tracked>();
+  readonly #inKeys = new WeakMap<SideState, SealedKeyRecord>();
+  readonly #outKeys = new WeakMap<SdesCrypto, SealedKeyRecord>();
+  /** Peer node → call-id → its call record text (sealed keys stay sealed). */
+  readonly #foreign = new Map<string, Map<string, string>>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #adopter: CallAdopter | null = null;
+  #polling = false;
+  #writeErrorLogged = false;
+  #closed = false;
+
+  constructor(o: ReplicatorOptions) {
+    this.#o = {
+      peers: o.peers ?? [], autoTakeover: o.autoTakeover ?? false, prefix: o.prefix ?? 'srtpgate',
+      indexIntervalMs: o.indexIntervalMs ?? 250, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 500,
+      heartbeatTtlMs: o.heartbeatTtlMs ?? 1500, recordTtlMs: o.recordTtlMs ?? 3 * 3600_000, now: o.now ?? Date.now,
+      node: o.node, store: o.store, sealer: o.sealer, log: o.log,
+    };
+    this.#ks = { prefix: this.#o.prefix };
+    for (const p of this.#o.peers) this.#foreign.set(p, new Map());
+    const store = o.store;
+    store.observer.on('down', (e) => this.#o.log.warn('ha: state store unreachable: calls continue from memory', { reason: e.reason }));
+    store.observer.on('up', () => {
+      this.#o.log.info('ha: state store reachable: rewriting call state', { calls: this.#calls.size });
+      this.#writeErrorLogged = false;
+      this.#rewriteAll();
+      void this.#loadPeers();
+    });
+    store.observer.on('writeerror', (e) => {
+      this.counters.writeErrors += e.keys;
+      if (!this.#writeErrorLogged && store.up) this.#o.log.warn('ha: state write failed (retrying)', { reason: e.reason });
+      this.#writeErrorLogged = true;
+    });
+    store.observer.on('overflow', () => { this.counters.writeErrors++; });
+  }
+
+  get node(): string { return this.#o.node; }
+  get storeUp(): boolean { return this.#o.store.up; }
+  get foreignCalls(): number {
+    let n = 0;
+    for (const m of this.#foreign.values()) n += m.size;
+    return n;
+  }
+
+  /** Starts heartbeat, index polls and peer watching; `adopter` registers taken-over calls. */
+  async start(adopter: CallAdopter): Promise<void> {
+    this.#adopter = adopter;
+    const hb = (): void => this.#o.store.write(heartbeatKey(this.#ks, this.#o.node), String(this.#o.now()), { ttlMs: this.#o.heartbeatTtlMs });
+    hb();
+    this.#every(this.#o.heartbeatIntervalMs, hb);
+    this.#every(this.#o.indexIntervalMs, () => { void this.#pollIndexes(); });
+    if (this.#o.peers.length > 0) {
+      await this.#o.store.watch(`${this.#o.prefix}:`, (key, event) => this.#onChange(key, event)).catch((e: unknown) => {
+        this.#o.log.warn('ha: cannot watch peers (Redis keyspace notifications)', { reason: (e as Error).message });
+      });
+      await this.#loadPeers();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#o.store.close();
+  }
+
+  /** srtpgate_ha_* for /metrics (Metrics.addFamilies). */
+  metricFamilies(): MetricFamily[] {
+    const c = this.counters;
+    const one = (v: number): [Record<string, string>, number][] => [[{}, v]];
+    return [
+      { name: 'srtpgate_ha_redis_up', type: 'gauge', help: 'Whether the replication store (Redis) is reachable.', samples: one(this.#o.store.up ? 1 : 0) },
+      { name: 'srtpgate_ha_write_errors_total', type: 'counter', help: 'Replication writes that failed or waited for an unreachable store (retried).', samples: one(c.writeErrors) },
+      { name: 'srtpgate_ha_hwm_overrun_total', type: 'counter', help: 'Times a stream used an SRTP/SRTCP index past its persisted high-water mark.', samples: one(c.hwmOverruns) },
+      { name: 'srtpgate_ha_call_writes_total', type: 'counter', help: 'Call records written (signalling changes).', samples: one(c.callWrites) },
+      { name: 'srtpgate_ha_index_writes_total', type: 'counter', help: 'Index high-water-mark records written.', samples: one(c.indexWrites) },
+      { name: 'srtpgate_ha_foreign_calls', type: 'gauge', help: 'Calls of peer relays kept for takeover.', samples: one(this.foreignCalls) },
+      { name: 'srtpgate_ha_takeovers_total', type: 'counter', help: 'Takeovers of a peer relay run.', samples: one(c.takeovers) },
+      { name: 'srtpgate_ha_takeover_calls_total', type: 'counter', help: 'Calls in takeovers, by result.', samples: [[{ result: 'ok' }, c.takeoverCalls], [{ result: 'failed' }, c.takeoverFailed]] },
+      { name: 'srtpgate_ha_last_takeover_seconds', type: 'gauge', help: 'Duration of the last takeover.', samples: one(c.lastTakeoverSeconds) },
+    ];
+  }
+
+  // ------------------------------------------------------------ CallReplicationHooks
+
+  /** A peer key is about to be installed and wiped: seal it now (the only copy kept is sealed). */
+  inboundKey(callId: string, side: SideState, key: SdesCrypto): void {
+    this.#inKeys.set(side, sealKey(this.#o.sealer, key, { node: this.#o.node, callId, field: inKeyField(side.stream.rtpPort.port) }));
+    // A new key starts new index space: the old marks say nothing about it.
+    this.#calls.get(callId)?.tracks.delete(side.stream);
+  }
+
+  committed(state: CallState, interfaceOf: (leg: Leg) => string): void {
+    let t = this.#calls.get(state.callId);
+    if (t === undefined || t.state !== state) {
+      t = { state, interfaceOf, tracks: new Map(), floors: new Map(), lastIndex: null };
+      this.#calls.set(state.callId, t);
+    }
+    this.#writeCall(t);
+    // The first index marks as soon as possible: media may start right after the answer.
+    void this.#pollIndexes();
+  }
+
+  deleted(callId: string): void {
+    if (!this.#calls.delete(callId)) return;
+    this.#o.store.remove(callKey(this.#ks, this.#o.node, callId));
+    this.#o.store.remove(indexKey(this.#ks, this.#o.node, callId));
+  }
+
+  // ------------------------------------------------------------ takeover
+
+  /** Takes every call of `peer` over. Resolves with counts; calls that fail are closed and counted. */
+  async takeover(peer: string): Promise<TakeoverResult> {
+    const started = this.#o.now();
+    const adopter = this.#adopter;
+    if (adopter === null) throw new HaError('E_HA_TAKEOVER', 'replication not started');
+    if (peer === this.#o.node) throw new HaError('E_HA_TAKEOVER', 'a relay cannot take over its own calls', { node: peer });
+    const cached = this.#foreign.get(peer) ?? new Map<string, string>();
+    const ids = new Set(cached.keys());
+    if (this.#o.store.up) {
+      try {
+        for (const k of await this.#o.store.keys(callPrefix(this.#ks, peer))) ids.add(k.slice(callPrefix(this.#ks, peer).length));
+      } catch { /* the cached records are what we have */ }
+    }
+    let calls = 0, failed = 0;
+    for (const callId of ids) {
+      try {
+        await this.#takeOne(adopter, peer, callId, cached.get(callId) ?? null);
+        calls++;
+      } catch (e) {
+        failed++;
+        this.#o.log.warn('ha: call not taken over', { node: peer, code: e instanceof HaError ? e.code : (e as { code?: string }).code ?? 'error', reason: (e as Error).message });
+      }
+      cached.delete(callId);
+    }
+    const durationMs = this.#o.now() - started;
+    this.counters.takeovers++;
+    this.counters.takeoverCalls += calls;
+    this.counters.takeoverFailed += failed;
+    this.counters.lastTakeoverSeconds = durationMs / 1000;
+    const result = { node: peer, calls, failed, durationMs };
+    this.#o.log.info('ha: takeover done', { ...result });
+    this.observer.emit('takeover', result);
+    return result;
+  }
+
+  async #takeOne(adopter: CallAdopter, peer: string, callId: string, cached: string | null): Promise<void> {
+    const store = this.#o.store;
+    let text = cached;
+    let indexText: string | null = null;
+    if (store.up) {
+      text = (await store.get(callKey(this.#ks, peer, callId)).catch(() => null)) ?? cached;
+      indexText = await store.get(indexKey(this.#ks, peer, callId));
+    }
+    if (text === null) throw new HaError('E_HA_TAKEOVER', 'no record for the call', { node: peer });
+    const record = decodeCallRecord(text);
+    if (record.node !== peer || record.callId !== callId) throw new HaError('E_HA_RECORD', 'record does not match its key', { node: peer });
+    const index = indexText === null ? null : this.#openIndex(indexText, peer, callId);
+    const r = await restoreCall(adopter, record, index, this.#o.sealer, (id, side, key) => this.inboundKey(id, side, key));
+    if (r.unmarked > 0) this.#o.log.warn('ha: call taken over without index marks for some streams', { streams: r.unmarked });
+    // The controller's commit wrote the call record under this node; now the marks, starting
+    // from the floors, then the old owner's keys go.
+    const t = this.#calls.get(callId);
+    if (t !== undefined) {
+      t.floors = r.floors;
+      for (const pair of r.state.media) {
+        for (const side of pair?.sides.values() ?? []) {
+          const floor = r.floors.get(side.stream);
+          if (floor !== undefined) t.tracks.set(side.stream, { track: newHwmTrack(this.#o.now(), floor), outKey: side.outKey });
+        }
+      }
+      // The floors themselves, at once; not acknowledgements of this relay's own use.
+      this.#writeIndex(t, callId, new Map());
+    }
+    store.remove(callKey(this.#ks, peer, callId));
+    store.remove(indexKey(this.#ks, peer, callId));
+  }
+
+  #openIndex(text: string, node: string, callId: string): IndexRecord {
+    let blob: SealedBlob;
+    try {
+      blob = JSON.parse(text) as SealedBlob;
+    } catch {
+      throw new HaError('E_HA_RECORD', 'index record is not JSON', { node });
+    }
+    return decodeIndexRecord(this.#o.sealer.open(blob, { node, callId, field: 'idx' }).toString('utf8'));
+  }
+
+  // ------------------------------------------------------------ writing
+
+  #writeCall(t: Tracked): void {
+    const state = t.state;
+    const record = snapshotCall(state, this.#o.node, this.#o.sealer, { inbound: this.#inKeys, outbound: this.#outKeys }, this.#o.now(), t.interfaceOf);
+    this.counters.callWrites++;
+    this.#o.store.write(callKey(this.#ks, this.#o.node, state.callId), encodeRecord(record), { ttlMs: this.#o.recordTtlMs });
+  }
+
+  /** Seals and queues the call's marks (the issued ones of every tracked stream). */
+  #writeIndex(t: Tracked, callId: string, written: ReadonlyMap<MediaStreamHandle, StreamIndexState>): void {
+    const streams: Record<string, StreamIndexState> = {};
+    for (const [stream, e] of t.tracks) if (e.track.issued !== null) streams[String(stream.rtpPort.port)] = e.track.issued;
+    const record: IndexRecord = { v: RECORD_VERSION, at: this.#o.now(), streams };
+    const blob = this.#o.sealer.seal(Buffer.from(encodeRecord(record), 'utf8'), { node: this.#o.node, callId, field: 'idx' });
+    const text = JSON.stringify(blob);
+    t.lastIndex = text;
+    this.counters.indexWrites++;
+    this.#o.store.write(indexKey(this.#ks, this.#o.node, callId), text, {
+      ttlMs: this.#o.recordTtlMs,
+      onWritten: () => {
+        for (const [stream, mark] of written) {
+          const e = t.tracks.get(stream);
+          if (e !== undefined) e.track = ackHwm(e.track, mark);
+        }
+      },
+    });
+  }
+
+  async #pollIndexes(): Promise<void> {
+    if (this.#polling || this.#closed) return;
+    this.#polling = true;
+    try {
+      const now = this.#o.now();
+      for (const [callId, t] of this.#calls) {
+        if (t.state.closed) continue;
+        const written = new Map<MediaStreamHandle, StreamIndexState>();
+        for (const pair of t.state.media) {
+          if (!pair) continue;
+          for (const side of pair.sides.values()) {
+            const s = side.stream;
+            const ops = indexOps(s);
+            if (ops === null || s.closed || (s.inMode !== 'srtp' && s.outMode !== 'srtp')) continue;
+            let e = t.tracks.get(s);
+            if (e !== undefined && e.outKey !== side.outKey) e = undefined; // re-keyed outbound
+            e ??= { track: newHwmTrack(now, t.floors.get(s) ?? null), outKey: side.outKey };
+            let actual: StreamIndexState;
+            try {
+              actual = await ops.indexState();
+            } catch {
+              continue; // closed meanwhile
+            }
+            const d = planHwm(e.track, actual, now, { intervalMs: this.#o.indexIntervalMs });
+            this.counters.hwmOverruns += d.overruns;
+            e.track = d.track;
+            t.tracks.set(s, e);
+            if (d.write !== null) written.set(s, d.write);
+          }
+        }
+        if (written.size > 0 && this.#calls.get(callId) === t) this.#writeIndex(t, callId, written);
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #rewriteAll(): void {
+    for (const [callId, t] of this.#calls) {
+      if (t.state.closed) continue;
+      this.#writeCall(t);
+      if (t.lastIndex !== null) this.#o.store.write(indexKey(this.#ks, this.#o.node, callId), t.lastIndex, { ttlMs: this.#o.recordTtlMs });
+    }
+  }
+
+  // ------------------------------------------------------------ peers
+
+  async #loadPeers(): Promise<void> {
+    if (!this.#o.store.up) return;
+    for (const [peer, calls] of this.#foreign) {
+      try {
+        const prefix = callPrefix(this.#ks, peer);
+        for (const k of await this.#o.store.keys(prefix)) {
+          const text = await this.#o.store.get(k);
+          if (text !== null) calls.set(k.slice(prefix.length), text);
+        }
+      } catch (e) {
+        this.#o.log.warn('ha: cannot load peer calls', { node: peer, reason: (e as Error).message });
+      }
+    }
+  }
+
+  #onChange(key: string, event: string): void {
+    for (const [peer, calls] of this.#foreign) {
+      const prefix = callPrefix(this.#ks, peer);
+      if (key.startsWith(prefix)) {
+        const callId = key.slice(prefix.length);
+        if (event === 'set') {
+          void this.#o.store.get(key).then((text) => { if (text !== null) calls.set(callId, text); }, () => {});
+        } else {
+          calls.delete(callId);
+        }
+        return;
+      }
+      if (key === heartbeatKey(this.#ks, peer) && (event === 'expired' || event === 'del')) {
+        this.#o.log.warn('ha: peer heartbeat gone', { node: peer, calls: calls.size, autoTakeover: this.#o.autoTakeover });
+        if (this.#o.autoTakeover) void this.takeover(peer).catch(() => {});
+        return;
+      }
+    }
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+}
