@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { DaemonProcess } from '../helpers/daemon.ts';
 import { SipUac, SipUas, type UacCall } from '../helpers/sipUa.ts';
 import { SeededRng } from '../helpers/rng.ts';
+import { NgClient } from '../helpers/ngClient.ts';
 import { suiteByName } from '../../src/crypto/suites.ts';
 
 const KAMAILIO = '/usr/sbin/kamailio';
@@ -283,6 +284,24 @@ describe('srtpgate relay set behind Kamailio (weights, SIGKILL fail-over, drain,
 
   it('spreads 100 calls over the set by weight (3:2:1), each answered by the relay that took its offer', async (t) => {
     if (skipIfMissing(t)) return;
+    // Baseline: the same offer sent straight to one relay over ng, as Kamailio words it.
+    const direct: number[] = [];
+    const ng = await NgClient.open(RELAYS[0]!.daemon!.ng);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const id = `direct-${i}@kset.test`;
+        const t0 = performance.now();
+        const r = await ng.request({
+          command: 'offer', 'call-id': id, 'from-tag': 'ft', sdp: offerSdp(46000 + 2 * i), supports: ['load limit'],
+          ICE: 'remove', replace: ['origin', 'session-connection'], 'received-from': ['IP4', '127.0.0.1'],
+        });
+        direct.push(performance.now() - t0);
+        assert.equal(r.reply.result, 'ok');
+        assert.equal((await ng.request({ command: 'delete', 'call-id': id, 'from-tag': 'ft' })).reply.result, 'ok');
+      }
+    } finally {
+      await ng.close();
+    }
     const counts = new Map<string, number>(RELAYS.map((r) => [r.name, 0]));
     const offerMs: number[] = [];
     for (let i = 0; i < 100; i++) {
@@ -305,7 +324,7 @@ describe('srtpgate relay set behind Kamailio (weights, SIGKILL fail-over, drain,
       chi2 += (counts.get(r.name)! - expected) ** 2 / expected;
     }
     console.log(`[kamailio-set] spread of 100 calls (weights 3:2:1, expected 50/33.3/16.7): ${[...counts].map(([n, c]) => `${n}=${c}`).join(' ')} chi2=${chi2.toFixed(2)} (df 2, limit 13.82 at p=0.001)`);
-    console.log(`[kamailio-set] INVITE in → offer-rewritten INVITE at the UAS (rtpengine_offer round trip through Kamailio): median ${median(offerMs).toFixed(2)} ms, p90 ${pct(offerMs, 0.9).toFixed(2)} ms`);
+    console.log(`[kamailio-set] INVITE in → offer-rewritten INVITE at the UAS (rtpengine_offer round trip through Kamailio): median ${median(offerMs).toFixed(2)} ms, p90 ${pct(offerMs, 0.9).toFixed(2)} ms; the same offer straight over ng: median ${median(direct).toFixed(2)} ms`);
     assert.ok(chi2 < 13.82, `spread matches the weights (chi2 ${chi2.toFixed(2)})`);
     assert.ok(counts.get('r1')! > counts.get('r3')!, 'the heaviest relay got more calls than the lightest');
     for (const r of RELAYS) assert.deepEqual(await openCalls(r), [], `${r.name}: every BYE deleted its call`);
