@@ -94,7 +94,9 @@ export class RedisStateStore implements CallStateStore {
   async watch(prefix: string, onChange: (key: string, event: KeyEvent) => void): Promise<void> {
     await this.#enableNotifications();
     const channelPrefix = `__keyspace@${this.#db}__:`;
-    this.#subscriber ??= this.#client.duplicate();
+    // The subscription is queued until the connection is up, and ioredis re-subscribes after
+    // every reconnect by itself.
+    this.#subscriber ??= this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
       if (!channel.startsWith(channelPrefix)) return;

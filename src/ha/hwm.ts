@@ -8,6 +8,10 @@
 // as soon as use comes within half the margin of the mark (so there are still
 // `safety / 2` intervals of room left when the write is issued). If use ever passes the
 // acknowledged mark anyway (Redis down or slow), that is an overrun, counted by the caller.
+//
+// A mark may also come down: everything used is at or below the current index, so any mark
+// above it is safe, and a mark far ahead costs packets after a takeover (the new owner drops
+// what is at or below it). One more than twice the margin ahead is rewritten closer.
 import { aheadOf, type IndexMargin, type SsrcIndex, type StreamIndexState } from '../session/indexState.ts';
 
 export interface HwmOptions {
@@ -111,10 +115,10 @@ export function planHwm(track: HwmTrack, actual: StreamIndexState, now: number, 
       const prev = lookup(track.last?.[l], e.ssrc);
       if (acked !== undefined && e.index > acked && (prev === undefined || prev <= acked)) overruns++;
       const issued = lookup(track.issued?.[l], e.ssrc);
-      if (issued === undefined || issued - e.index < m / 2) due = true;
+      if (issued === undefined || issued - e.index < m / 2 || issued - e.index > 2 * m) due = true;
     }
   }
-  const write = due ? maxIndexState(maxIndexState(aheadOf(actual, margin), track.issued), track.floor) : null;
+  const write = due ? maxIndexState(aheadOf(actual, margin), track.floor) : null;
   return {
     track: { ...track, last: actual, lastAt: now, rate, issued: write ?? track.issued },
     write, margin, overruns,

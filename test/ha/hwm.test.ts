@@ -56,7 +56,8 @@ describe('high-water marks', () => {
       track = ackHwm(d.track, d.write ?? d.track.issued!);
       if (d.write) writes++;
     }
-    assert.equal(writes, 1);
+    // The first-sight mark, then once lowered to the minimum margin; nothing after.
+    assert.equal(writes, 2);
   });
 
   it('a rate jump grows the margin before use reaches the mark', () => {
@@ -88,7 +89,7 @@ describe('high-water marks', () => {
     assert.equal(ok.overruns, 0);
   });
 
-  it('new SSRCs are written at once; marks never go backwards; the floor is respected', () => {
+  it('new SSRCs are written at once; marks stay above use and the floor', () => {
     const floor = state(10_000, 500);
     let track = newHwmTrack(0, floor);
     let d = planHwm(track, state(10_001, 501), 0, { intervalMs: INTERVAL });
@@ -99,7 +100,22 @@ describe('high-water marks', () => {
     d = planHwm(track, two, INTERVAL, { intervalMs: INTERVAL });
     assert.ok(d.write, 'a new SSRC forces a write');
     assert.ok(d.write.srtpIn.some((e) => e.ssrc === 7 && e.index >= 3 + 64));
-    assert.ok(d.write.srtpIn.find((e) => e.ssrc === 0x1234)!.index >= idx(track.issued));
+    assert.ok(d.write.srtpIn.find((e) => e.ssrc === 0x1234)!.index >= 10_000, 'not below the floor');
+  });
+
+  it('a mark far ahead of need (first-sight margin) comes down to the rate-based one, never below use', () => {
+    let track = newHwmTrack(0);
+    let used = 100;
+    const marks: number[] = [];
+    for (let t = 0; t <= 5000; t += INTERVAL) {
+      used += 12; // 50 packets/s
+      const d = planHwm(track, state(used), t, { intervalMs: INTERVAL });
+      track = ackHwm(d.track, d.write ?? d.track.issued!);
+      assert.ok(idx(track.issued) > used);
+      marks.push(idx(track.issued) - used);
+    }
+    assert.ok(marks[0]! >= 512, 'first sight: the wide margin');
+    assert.ok(marks.at(-1)! <= 2 * 64, `settles near the rate-based margin: ${marks.at(-1)}`);
   });
 
   it('marginFor and maxIndexState', () => {
