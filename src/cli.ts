@@ -73,8 +73,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const v = version();
   const policy = cryptoPolicyOf(config.srtp);
   const relay = await Relay.create({
-    mediaAddress: config.media.address,
-    advertisedAddress: config.media.advertisedAddress || undefined,
+    // Named interfaces (media.interfaces) replace the single media address when configured.
+    ...(config.media.interfaces.length > 0 ? { interfaces: config.media.interfaces }
+      : { mediaAddress: config.media.address, advertisedAddress: config.media.advertisedAddress || undefined }),
+    hideTopology: config.media.hideTopology,
+    rateLimits: { ipv6PrefixBits: config.rateLimits.ipv6PrefixBits },
     ports: { min: config.media.portMin, max: config.media.portMax },
     mediaTimeout: config.media.timeout,
     sessionLifetime: config.media.lifetime,
@@ -122,6 +125,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ng = await ControlServer.listen({
       control: controller,
       address: config.ng.address,
+      alsoListen: config.ng.alsoListen,
       port: config.ng.port,
       allowFrom: config.ng.allowFrom,
       maxDatagramBytes: config.ng.maxDatagramBytes,
@@ -144,6 +148,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         admission,
         ...(replicator ? { ha: replicator } : {}),
         address: config.http.address,
+        alsoListen: config.http.alsoListen,
         port: config.http.port,
         token: config.http.token,
         maxBodyBytes: config.http.maxBodyBytes,

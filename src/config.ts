@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { RelayError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './Logger.ts';
 import { AddressFilter } from './net/AddressFilter.ts';
+import { parseInterfaceSpec, resolveInterfaces, type MediaInterfaceOptions } from './net/mediaInterfaces.ts';
 import { isSuiteName, SUITES, type SuiteName } from './crypto/suites.ts';
 import type { RelayIo } from './session/Relay.ts';
 
@@ -28,6 +29,8 @@ export interface Config {
     address: string;
     port: number;
     allowFrom: string[];
+    /** More addresses the ng socket also listens on, same port (e.g. ::1 beside 127.0.0.1). */
+    alsoListen: string[];
     maxDatagramBytes: number;
     commandsPerSecond: number;
     commandBurst: number;
@@ -47,6 +50,8 @@ export interface Config {
     enabled: boolean;
     address: string;
     port: number;
+    /** More addresses the HTTP API also listens on, same port. */
+    alsoListen: string[];
     /** Bearer token; '' = none. Filled from tokenFile when that is set. */
     token: string;
     tokenFile: string;
@@ -56,6 +61,10 @@ export interface Config {
   media: {
     address: string;
     advertisedAddress: string;
+    /** Named media interfaces; [] = one interface 'default' from address/advertisedAddress. */
+    interfaces: MediaInterfaceOptions[];
+    /** Replace RTCP SDES text on calls crossing interfaces. */
+    hideTopology: boolean;
     portMin: number;
     portMax: number;
     timeout: number;
@@ -83,6 +92,10 @@ export interface Config {
   };
   log: { level: LogLevel };
   shutdownTimeoutMs: number;
+  rateLimits: {
+    /** IPv6 media sources share one rate limit and ban per prefix of this length. */
+    ipv6PrefixBits: number;
+  };
   /** Call-state replication and takeover (src/ha); off while redisUrl is ''. */
   ha: {
     redisUrl: string;
@@ -101,7 +114,7 @@ export interface Config {
   };
 }
 
-type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite' | 'io';
+type OptionType = 'string' | 'address' | 'int' | 'bool' | 'cidrs' | 'level' | 'suites' | 'suite' | 'io' | 'interfaces' | 'addresses';
 type Value = string | number | boolean | string[];
 
 interface OptionSpec {
@@ -116,12 +129,15 @@ interface OptionSpec {
   readonly secret?: boolean;
   /** Shown in --help instead of the default value. */
   readonly defaultText?: string;
+  /** A second flag for the option (rtpengine's spelling). */
+  readonly alias?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ng.address', type: 'address', default: '127.0.0.1', doc: 'Address the ng (rtpengine protocol) UDP control socket binds to.' },
   { key: 'ng.port', type: 'int', default: 2223, min: 0, max: 65535, doc: 'ng control port (0 = any free port).' },
   { key: 'ng.allowFrom', type: 'cidrs', default: [], defaultText: 'none (only allowed on a loopback bind)', doc: 'Comma-separated CIDR blocks whose ng requests are answered; required when ng.address is not loopback.' },
+  { key: 'ng.alsoListen', type: 'addresses', default: [], defaultText: 'none', doc: 'Comma-separated further addresses the ng socket listens on, same port and allow list (e.g. ::1 beside 127.0.0.1).' },
   { key: 'ng.maxDatagramBytes', type: 'int', default: 65536, min: 512, max: 65536, doc: 'Largest ng datagram accepted; larger ones get an error reply.' },
   { key: 'ng.commandsPerSecond', type: 'int', default: 200, min: 0, max: 1_000_000, doc: 'ng commands per second over all sources (token bucket); 0 = unlimited.' },
   { key: 'ng.commandBurst', type: 'int', default: 0, min: 0, max: 1_000_000, defaultText: '0 (= 2 × ng.commandsPerSecond)', doc: 'ng commands allowed at once above the rate.' },
@@ -135,6 +151,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'control.cpuWindowMs', type: 'int', default: 5000, min: 1000, max: 60_000, doc: 'Sliding window over which control.maxCpu is measured, ms.' },
   { key: 'http.enabled', type: 'bool', default: true, doc: 'Serve the HTTP/JSON API, /metrics and /healthz.' },
   { key: 'http.address', type: 'address', default: '127.0.0.1', doc: 'Address the HTTP API binds to; a non-loopback address requires http.token.' },
+  { key: 'http.alsoListen', type: 'addresses', default: [], defaultText: 'none', doc: 'Comma-separated further addresses the HTTP API listens on, same port (e.g. ::1).' },
   { key: 'http.port', type: 'int', default: 8080, min: 0, max: 65535, doc: 'HTTP API port (0 = any free port).' },
   { key: 'http.token', type: 'string', default: '', secret: true, defaultText: 'none', doc: 'Bearer token required on every route but /healthz (at least 16 characters). Config file or SRTPGATE_HTTP_TOKEN only.' },
   { key: 'http.tokenFile', type: 'string', default: '', defaultText: 'none', doc: 'File holding the bearer token (alternative to http.token).' },
@@ -142,6 +159,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'http.requestsPerSecond', type: 'int', default: 200, min: 0, max: 1_000_000, doc: 'HTTP API requests per second (token bucket); 0 = unlimited.' },
   { key: 'media.address', type: 'address', default: '127.0.0.1', doc: 'Address media sockets bind to.' },
   { key: 'media.advertisedAddress', type: 'string', default: '', defaultText: 'media.address', doc: 'Address written into SDP when it differs from the bind address (NAT).' },
+  { key: 'media.interfaces', type: 'interfaces', default: [], alias: '--interface', defaultText: 'one interface "default" on media.address', doc: 'Named media interfaces, IPv4 or IPv6, as name/address[!advertised] (rtpengine style; repeat the flag or separate by commas). The ng direction key names them; the first is the default. Replaces media.address and media.advertisedAddress.' },
+  { key: 'media.hideTopology', type: 'bool', default: true, doc: 'On calls whose legs are on different interfaces, replace RTCP SDES text (CNAMEs name inside hosts) with opaque tokens.' },
   { key: 'media.portMin', type: 'int', default: 30000, min: 1024, max: 65535, doc: 'Lowest media port.' },
   { key: 'media.portMax', type: 'int', default: 40000, min: 1024, max: 65535, doc: 'Highest media port.' },
   { key: 'media.timeout', type: 'int', default: 60, min: 1, max: 86_400, doc: 'Seconds without media before a session is closed.' },
@@ -162,6 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'srtp.sdesOverInsecureSignalling', type: 'string', default: 'refuse', doc: 'SDES keys from or to a leg the SBE marks insecure-signalling: refuse (DTLS-SRTP only), audit, or allow.' },
   { key: 'log.level', type: 'level', default: 'info', doc: `Lowest log level written (${LOG_LEVELS.join(', ')}).` },
   { key: 'shutdownTimeoutMs', type: 'int', default: 5000, min: 100, max: 120_000, doc: 'Longest graceful shutdown on SIGTERM/SIGINT before a forced exit, ms.' },
+  { key: 'rateLimits.ipv6PrefixBits', type: 'int', default: 64, min: 1, max: 128, doc: 'IPv6 media sources are rate-limited and banned per prefix of this many bits, so one host cannot rotate addresses within its prefix.' },
   { key: 'ha.redisUrl', type: 'string', default: '', defaultText: 'none (call state stays in memory, no replication)', doc: 'Redis holding replicated call state, redis://[user:password@]host:port[/db]. Setting it turns replication on.' },
   { key: 'ha.nodeId', type: 'string', default: '', defaultText: 'none (required with ha.redisUrl)', doc: 'This relay\'s node id in Redis keys (letters, digits, . _ -; at most 64).' },
   { key: 'ha.stateKey', type: 'string', default: '', secret: true, defaultText: 'none', doc: 'Base64 of the 32-byte AES-256-GCM key that seals SRTP keys in Redis; the same on every relay. Config file or SRTPGATE_HA_STATE_KEY only.' },
@@ -193,7 +213,7 @@ export function envOf(key: string): string {
   return `SRTPGATE_${key.replace(/\./g, '_').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-const BY_FLAG = new Map(OPTIONS.map((o) => [flagOf(o.key), o]));
+const BY_FLAG = new Map(OPTIONS.flatMap((o) => [[flagOf(o.key), o] as const, ...(o.alias !== undefined ? [[o.alias, o] as const] : [])]));
 const BY_ENV = new Map(OPTIONS.map((o) => [envOf(o.key), o]));
 export const CONFIG_ENV = 'SRTPGATE_CONFIG';
 
@@ -255,6 +275,22 @@ function coerce(spec: OptionSpec, raw: unknown, where: string): Value {
       else return fail('expected a list of suite names');
       const unknown = list.find((n) => !isSuiteName(n));
       if (unknown !== undefined) fail(`unknown suite ${JSON.stringify(unknown.slice(0, 48))}`);
+      return list;
+    }
+    case 'addresses': {
+      const list = typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+        : Array.isArray(raw) && raw.every((x) => typeof x === 'string') ? raw.map((x: string) => x.trim()) : fail('expected a list of IP addresses');
+      if (list.some((a) => isIP(a) === 0)) fail('expected a list of IPv4 or IPv6 addresses');
+      return list;
+    }
+    case 'interfaces': {
+      const list = typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+        : Array.isArray(raw) && raw.every((x) => typeof x === 'string') ? raw.map((x: string) => x.trim()) : fail('expected a list of name/address[!advertised]');
+      try {
+        if (list.length > 0) resolveInterfaces(list.map(parseInterfaceSpec));
+      } catch (e) {
+        fail(e instanceof Error ? e.message : 'bad interface');
+      }
       return list;
     }
     case 'cidrs': {
@@ -397,7 +433,7 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const listsFromFlags = new Set<string>();
   for (const f of flags) {
     const v = coerce(f.spec, f.raw, f.flag);
-    const isList = f.spec.type === 'cidrs' || f.spec.type === 'suites';
+    const isList = f.spec.type === 'cidrs' || f.spec.type === 'suites' || f.spec.type === 'interfaces' || f.spec.type === 'addresses';
     if (isList && listsFromFlags.has(f.spec.key)) {
       values.set(f.spec.key, [...(values.get(f.spec.key) as string[]), ...(v as string[])]);
     } else {
@@ -452,6 +488,7 @@ function build(v: Map<string, Value>): Config {
       address: str('ng.address'),
       port: int('ng.port'),
       allowFrom: [...(v.get('ng.allowFrom') as string[])],
+      alsoListen: [...(v.get('ng.alsoListen') as string[])],
       maxDatagramBytes: int('ng.maxDatagramBytes'),
       commandsPerSecond: int('ng.commandsPerSecond'),
       commandBurst: int('ng.commandBurst'),
@@ -472,12 +509,15 @@ function build(v: Map<string, Value>): Config {
       port: int('http.port'),
       token: str('http.token'),
       tokenFile: str('http.tokenFile'),
+      alsoListen: [...(v.get('http.alsoListen') as string[])],
       maxBodyBytes: int('http.maxBodyBytes'),
       requestsPerSecond: int('http.requestsPerSecond'),
     },
     media: {
       address: str('media.address'),
       advertisedAddress: str('media.advertisedAddress'),
+      interfaces: (v.get('media.interfaces') as string[]).map(parseInterfaceSpec),
+      hideTopology: bool('media.hideTopology'),
       portMin: int('media.portMin'),
       portMax: int('media.portMax'),
       timeout: int('media.timeout'),
@@ -500,6 +540,7 @@ function build(v: Map<string, Value>): Config {
       sdesOverInsecureSignalling: str('srtp.sdesOverInsecureSignalling'),
     },
     log: { level: v.get('log.level') as LogLevel },
+    rateLimits: { ipv6PrefixBits: int('rateLimits.ipv6PrefixBits') },
     shutdownTimeoutMs: int('shutdownTimeoutMs'),
     ha: {
       redisUrl: str('ha.redisUrl').trim(),
@@ -525,6 +566,17 @@ function validate(c: Config): void {
   if (c.media.advertisedAddress !== '' && isIP(c.media.advertisedAddress) === 0) {
     throw new ConfigError('expected an IPv4 or IPv6 address', { option: 'media.advertisedAddress' });
   }
+  if (c.media.interfaces.length > 0) {
+    // Repeated flags add up: names must be unique across all of them.
+    try {
+      resolveInterfaces(c.media.interfaces);
+    } catch (e) {
+      throw new ConfigError(`media.interfaces: ${e instanceof Error ? e.message : 'bad interface'}`);
+    }
+  }
+  if (c.media.interfaces.length > 0 && c.media.advertisedAddress !== '') {
+    throw new ConfigError('media.interfaces carries each interface\'s advertised address (name/address!advertised): drop media.advertisedAddress');
+  }
   // A short token is a guessable token; the length is counted, never echoed.
   if (c.http.token !== '' && c.http.token.length < 16) throw new ConfigError('http.token must be at least 16 characters');
   if (/\s/.test(c.http.token)) throw new ConfigError('http.token must not contain white space');
@@ -541,6 +593,7 @@ function showDefault(o: OptionSpec): string {
 
 const META: Readonly<Record<OptionType, string>> = {
   string: 'TEXT', address: 'ADDR', int: 'N', bool: '', cidrs: 'CIDR[,CIDR…]', level: 'LEVEL', suites: 'SUITE[,SUITE…]', suite: 'SUITE', io: 'IO',
+  interfaces: 'NAME/ADDR[!ADV][,…]', addresses: 'ADDR[,ADDR…]',
 };
 
 /** The --help text: every option with its flag, variable, default and meaning. */
@@ -562,7 +615,7 @@ export function helpText(): string {
   ];
   for (const o of OPTIONS) {
     const flag = o.secret === true ? '(no flag)' : `${flagOf(o.key)}${META[o.type] ? ` ${META[o.type]}` : ` | --no-${flagOf(o.key).slice(2)}`}`;
-    lines.push(`  ${flag}   (file ${o.key}, env ${envOf(o.key)})`);
+    lines.push(`  ${flag}${o.alias !== undefined ? ` | ${o.alias} ${META[o.type]}` : ''}   (file ${o.key}, env ${envOf(o.key)})`);
     lines.push(`      ${o.doc} Default: ${showDefault(o)}.`);
   }
   lines.push('', 'Signals: SIGTERM or SIGINT stops gracefully (sessions closed, keys wiped) and exits 0.', '');

@@ -36,6 +36,13 @@ export interface ControlServerOptions {
   control: CallControl;
   /** Address to bind. Default '127.0.0.1'. */
   address?: string;
+  /**
+   * Further addresses to listen on, same port (e.g. '::1' beside '127.0.0.1'): one socket
+   * each, every reply sent from the socket its request came in on (Kamailio's connected
+   * sockets drop replies from another address). The same rules apply to every address
+   * (allowFrom, and an allow list for a non-loopback one). Default none.
+   */
+  alsoListen?: readonly string[];
   /** UDP port. Default 2223 (rtpengine's ng port in Kamailio examples); 0 picks a free one. */
   port?: number;
   /**
@@ -116,7 +123,8 @@ function peekCookie(msg: Buffer): { cookie: string; format: NgFormat } | null {
 export class ControlServer {
   /** Monitoring events (metrics subscribe here); never needed to operate the server. */
   readonly observer = new EventEmitter<ControlServerEvents>();
-  readonly #socket: dgram.Socket;
+  /** One socket per listen address, the primary (`address`) first. */
+  readonly #sockets: readonly dgram.Socket[];
   readonly #control: CallControl;
   readonly #filter: AddressFilter | null;
   readonly #bucket: TokenBucket;
@@ -134,8 +142,8 @@ export class ControlServer {
   readonly #sendWaiters: (() => void)[] = [];
   #closed: Promise<void> | null = null;
 
-  private constructor(socket: dgram.Socket, options: ControlServerOptions, filter: AddressFilter | null) {
-    this.#socket = socket;
+  private constructor(sockets: readonly dgram.Socket[], options: ControlServerOptions, filter: AddressFilter | null) {
+    this.#sockets = sockets;
     this.#control = options.control;
     this.#filter = filter;
     const rate = options.commandsPerSecond ?? CONTROL_SERVER_DEFAULTS.commandsPerSecond;
@@ -149,36 +157,48 @@ export class ControlServer {
     this.#loadLimit = options.loadLimit;
     this.#admission = options.admission;
     this.#log = options.logger ?? silentLogger;
-    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
-    // A socket error after bind (ICMP unreachable reported on some systems) is not fatal for a
-    // server that answers many peers: log it and keep serving.
-    socket.on('error', (err) => this.#log.warn('ng socket error', { err }));
+    for (const socket of sockets) {
+      socket.on('message', (msg, rinfo) => this.#onMessage(socket, msg, rinfo));
+      // A socket error after bind (ICMP unreachable reported on some systems) is not fatal for a
+      // server that answers many peers: log it and keep serving.
+      socket.on('error', (err) => this.#log.warn('ng socket error', { err }));
+    }
   }
 
   /** Binds the socket and starts answering. Rejects on a bad option or a failed bind. */
   static async listen(options: ControlServerOptions): Promise<ControlServer> {
-    const address = options.address ?? CONTROL_SERVER_DEFAULTS.address;
+    const addresses = [options.address ?? CONTROL_SERVER_DEFAULTS.address, ...(options.alsoListen ?? [])];
     const port = options.port ?? CONTROL_SERVER_DEFAULTS.port;
-    const family = isIP(address);
-    if (family === 0) throw new RelayError('E_BAD_REQUEST', 'ng address is not an IP address', { address: address.slice(0, 64) });
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RelayError('E_BAD_REQUEST', 'ng port out of range', { port });
     const allow = options.allowFrom ?? [];
-    if (allow.length === 0 && !isLoopbackAddress(address)) {
-      throw new RelayError('E_BAD_REQUEST', 'ng bound to a non-loopback address needs an allow list of SBE addresses', { address });
+    for (const address of addresses) {
+      if (isIP(address) === 0) throw new RelayError('E_BAD_REQUEST', 'ng address is not an IP address', { address: address.slice(0, 64) });
+      if (allow.length === 0 && !isLoopbackAddress(address)) {
+        throw new RelayError('E_BAD_REQUEST', 'ng bound to a non-loopback address needs an allow list of SBE addresses', { address });
+      }
     }
     const filter = allow.length > 0 ? new AddressFilter(allow) : null;
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
-    }).catch((e: unknown) => { socket.close(); throw e; });
-    return new ControlServer(socket, options, filter);
+    const sockets: dgram.Socket[] = [];
+    try {
+      for (const address of addresses) {
+        // With port 0 the first bind picks the port; the others take the same one.
+        sockets.push(await bindUdp(address, sockets.length === 0 ? port : sockets[0]!.address().port));
+      }
+    } catch (e) {
+      for (const s of sockets) s.close();
+      throw e;
+    }
+    return new ControlServer(sockets, options, filter);
   }
 
-  /** The bound address and port. */
+  /** The primary bound address and port. */
   get address(): { address: string; port: number } {
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    return this.addresses[0]!;
+  }
+
+  /** Every bound address (the primary first), all on one port. */
+  get addresses(): { address: string; port: number }[] {
+    return this.#sockets.map((s) => { const a = s.address(); return { address: a.address, port: a.port }; });
   }
 
   /** Commands currently executing. */
@@ -201,16 +221,16 @@ export class ControlServer {
       if (this.#sending > 0) await Promise.race([new Promise<void>((resolve) => this.#sendWaiters.push(resolve)), deadline]);
       clearTimeout(timer);
       this.#cache.close();
-      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+      await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     })();
     return this.#closed;
   }
 
-  #send(reply: Buffer, port: number, address: string): void {
+  #send(socket: dgram.Socket, reply: Buffer, port: number, address: string): void {
     // A reply finishing after close() gave up draining has nowhere to go.
     if (this.#socketClosed) return;
     this.#sending++;
-    this.#socket.send(reply, port, address, (err) => {
+    socket.send(reply, port, address, (err) => {
       // EMSGSIZE (an SDP too large for one datagram) or a closed socket: nothing to retry.
       if (err) this.#log.warn('ng reply not sent', { err, port, address, bytes: reply.length });
       if (--this.#sending === 0) for (const w of this.#sendWaiters.splice(0)) w();
@@ -222,15 +242,15 @@ export class ControlServer {
     this.#log.debug('ng datagram dropped', { reason, source: address });
   }
 
-  #refuse(msg: Buffer, rinfo: dgram.RemoteInfo, reason: NgDropReason, error: RelayError): void {
+  #refuse(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo, reason: NgDropReason, error: RelayError): void {
     this.#drop(reason, rinfo.address);
     const peek = peekCookie(msg);
     if (peek === null) return;
     const reply: NgReply = { result: 'error', 'error-reason': error.message };
-    this.#send(formatNgReply(peek.cookie, reply, peek.format), rinfo.port, rinfo.address);
+    this.#send(socket, formatNgReply(peek.cookie, reply, peek.format), rinfo.port, rinfo.address);
   }
 
-  #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  #onMessage(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (!this.#accepting) return;
     if (this.#filter !== null && !this.#filter.allows(rinfo.address)) {
       this.#drop('source', rinfo.address);
@@ -240,7 +260,7 @@ export class ControlServer {
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       this.observer.emit('retransmit');
-      this.#send(cached, rinfo.port, rinfo.address);
+      this.#send(socket, cached, rinfo.port, rinfo.address);
       return;
     }
     const pending = this.#pending.get(key);
@@ -248,15 +268,15 @@ export class ControlServer {
       // Kamailio retransmitted while the first copy is still running (an offer binding ports):
       // answer this copy too, with the same bytes, without running the command again.
       this.observer.emit('retransmit');
-      void pending.reply.then((r) => { if (r !== null) this.#send(r, rinfo.port, rinfo.address); });
+      void pending.reply.then((r) => { if (r !== null) this.#send(socket, r, rinfo.port, rinfo.address); });
       return;
     }
     if (!this.#bucket.take()) {
-      this.#refuse(msg, rinfo, 'rate-limited', RATE_LIMITED);
+      this.#refuse(socket, msg, rinfo, 'rate-limited', RATE_LIMITED);
       return;
     }
     if (this.#pending.size >= this.#maxInFlight) {
-      this.#refuse(msg, rinfo, 'busy', BUSY);
+      this.#refuse(socket, msg, rinfo, 'busy', BUSY);
       return;
     }
     const reply = this.#handle(msg, rinfo);
@@ -265,7 +285,7 @@ export class ControlServer {
       this.#pending.delete(key);
       if (r === null) return;
       this.#cache.set(key, r);
-      this.#send(r, rinfo.port, rinfo.address);
+      this.#send(socket, r, rinfo.port, rinfo.address);
     });
   }
 
@@ -313,4 +333,14 @@ export class ControlServer {
       return formatNgReply(cookie, { result: 'error', 'error-reason': 'internal error' }, format);
     }
   }
+}
+
+/** A UDP socket bound to address:port, of the address's family. */
+async function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
+  }).catch((e: unknown) => { socket.close(); throw e; });
+  return socket;
 }

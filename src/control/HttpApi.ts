@@ -44,6 +44,8 @@ export interface HttpApiOptions {
   metrics?: Metrics;
   /** Address to bind. Default '127.0.0.1'. A non-loopback address requires `token`. */
   address?: string;
+  /** Further addresses served on the same port (e.g. '::1' beside '127.0.0.1'), same rules. Default none. */
+  alsoListen?: readonly string[];
   /** TCP port. Default 8080; 0 picks a free one. */
   port?: number;
   /** Bearer token for every route but /healthz. Default '' (none: loopback binds only). */
@@ -348,6 +350,8 @@ export class HttpApi {
   /** Monitoring events (metrics subscribe here). */
   readonly observer = new EventEmitter<HttpApiEvents>();
   readonly #server: http.Server;
+  /** Servers on the alsoListen addresses: the same routes and token. */
+  readonly #alsoServers: http.Server[] = [];
   readonly #control: CallControl;
   readonly #metrics: Metrics | undefined;
   readonly #admission: Pick<Admission, 'setDrain' | 'snapshot' | 'check' | 'admitted'> | undefined;
@@ -379,20 +383,26 @@ export class HttpApi {
   static async listen(options: HttpApiOptions): Promise<HttpApi> {
     const address = options.address ?? HTTP_API_DEFAULTS.address;
     const port = options.port ?? HTTP_API_DEFAULTS.port;
-    if (isIP(address) === 0) throw new RelayError('E_BAD_REQUEST', 'HTTP address is not an IP address', { address: address.slice(0, 64) });
-    if (!options.token && !isLoopbackAddress(address)) {
-      throw new RelayError('E_BAD_REQUEST', 'refusing to serve the HTTP API on a non-loopback address without a bearer token (set http.token)', { address });
+    for (const a of [address, ...(options.alsoListen ?? [])]) {
+      if (isIP(a) === 0) throw new RelayError('E_BAD_REQUEST', 'HTTP address is not an IP address', { address: a.slice(0, 64) });
+      if (!options.token && !isLoopbackAddress(a)) {
+        throw new RelayError('E_BAD_REQUEST', 'refusing to serve the HTTP API on a non-loopback address without a bearer token (set http.token)', { address: a });
+      }
     }
-    const server = http.createServer({ maxHeaderSize: 16 * 1024 });
-    // Slow-loris bounds: a client gets 10 s for its headers and 30 s for the whole request.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
+    const server = newServer();
     const api = new HttpApi(server, options);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, address, () => { server.off('error', reject); resolve(); });
-    });
+    await listenOn(server, port, address);
+    try {
+      for (const a of options.alsoListen ?? []) {
+        const also = newServer();
+        also.on('request', (req, res) => { void api.#onRequest(req, res); });
+        api.#alsoServers.push(also);
+        await listenOn(also, api.address.port, a);
+      }
+    } catch (e) {
+      await api.close(0);
+      throw e;
+    }
     return api;
   }
 
@@ -410,9 +420,14 @@ export class HttpApi {
     if (this.#closed) return this.#closed;
     this.#stopping = true;
     this.#closed = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.#server.closeAllConnections(), drainMs);
-      this.#server.close(() => { clearTimeout(timer); resolve(); });
-      this.#server.closeIdleConnections();
+      const servers = [this.#server, ...this.#alsoServers];
+      const timer = setTimeout(() => { for (const s of servers) s.closeAllConnections(); }, drainMs);
+      let open = servers.length;
+      for (const s of servers) {
+        // A server that never got to listen reports ERR_SERVER_NOT_RUNNING: closed all the same.
+        s.close(() => { if (--open === 0) { clearTimeout(timer); resolve(); } });
+        s.closeIdleConnections();
+      }
     });
     return this.#closed;
   }
@@ -601,4 +616,20 @@ function dropUndefined(o: Record<string, string | undefined>): Record<string, st
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/** An HTTP server with the API's slow-loris bounds: 10 s for the headers, 30 s for the whole request. */
+function newServer(): http.Server {
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+function listenOn(server: http.Server, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => { server.off('error', reject); resolve(); });
+  });
 }
