@@ -106,6 +106,18 @@ interface Pending {
   readonly reply: Promise<Buffer | null>;
 }
 
+const PING_BENCODE = Buffer.from('d7:command4:pinge');
+const PING_JSON = /^\{\s*"command"\s*:\s*"ping"\s*\}\s*$/;
+
+/** True for `<cookie> ` + a bare ping dict, as Kamailio's module sends it (bencode or JSON). */
+function isPing(msg: Buffer): boolean {
+  const space = msg.indexOf(0x20);
+  if (space <= 0 || space > MAX_COOKIE_LENGTH) return false;
+  const body = msg.subarray(space + 1);
+  if (body.equals(PING_BENCODE)) return true;
+  return body.length <= 64 && body[0] === 0x7b && PING_JSON.test(body.toString('latin1'));
+}
+
 /** Reads `<cookie> ` and the body format without parsing: enough for a refusal reply. */
 function peekCookie(msg: Buffer): { cookie: string; format: NgFormat } | null {
   const limit = Math.min(msg.length, MAX_COOKIE_LENGTH + 1);
@@ -271,11 +283,14 @@ export class ControlServer {
       void pending.reply.then((r) => { if (r !== null) this.#send(socket, r, rinfo.port, rinfo.address); });
       return;
     }
-    if (!this.#bucket.take()) {
+    // Kamailio disables a relay whose ping gets anything but pong: pings skip the command rate
+    // and the in-flight cap (answering one costs no more than refusing it would).
+    const ping = isPing(msg);
+    if (!ping && !this.#bucket.take()) {
       this.#refuse(socket, msg, rinfo, 'rate-limited', RATE_LIMITED);
       return;
     }
-    if (this.#pending.size >= this.#maxInFlight) {
+    if (!ping && this.#pending.size >= this.#maxInFlight) {
       this.#refuse(socket, msg, rinfo, 'busy', BUSY);
       return;
     }

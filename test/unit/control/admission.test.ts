@@ -225,6 +225,27 @@ describe('Admission refusals over ng (what Kamailio sees)', () => {
   });
 });
 
+describe('ping under command pressure', () => {
+  it('answers pong even when the command rate limit refuses everything else (Kamailio disables a relay whose ping is not answered pong)', async () => {
+    const control = new CallsControl();
+    const server = await ControlServer.listen({ control, port: 0, commandsPerSecond: 1, commandBurst: 1 });
+    const sbe = await NgClient.open(server.address);
+    try {
+      assert.equal((await sbe.request({ command: 'offer', 'call-id': 'p-1', 'from-tag': 'ft', sdp: SDP })).reply.result, 'ok');
+      const limited = await sbe.request({ command: 'offer', 'call-id': 'p-2', 'from-tag': 'ft', sdp: SDP });
+      assert.equal(limited.reply.result, 'error', 'the bucket is empty');
+      for (let i = 0; i < 5; i++) {
+        assert.deepEqual((await sbe.request({ command: 'ping' })).reply, { result: 'pong' }, `bencode ping ${i}`);
+        assert.deepEqual((await sbe.request({ command: 'ping' }, { format: 'json' })).reply, { result: 'pong' }, `JSON ping ${i}`);
+      }
+      assert.equal((await sbe.request({ command: 'list' })).reply.result, 'error', 'other commands stay limited');
+    } finally {
+      await sbe.close();
+      await server.close(0);
+    }
+  });
+});
+
 describe('Drain over HTTP and admission settings', () => {
   const TOKEN = 'drain-test-token-0123456789';
   let api: HttpApi;
