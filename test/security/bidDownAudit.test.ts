@@ -123,7 +123,7 @@ describe('bid-down matrix: every SDP mutation rejected or flagged as the policy 
           assert.ok(!(out instanceof Error), `expected the call to go on, got ${out instanceof Error ? out.message : ''}`);
           assert.ok(events.some((e) => e.check === row.audit), `audit event for ${row.audit}: ${events.map((e) => e.check).join(',')}`);
           assert.ok((out as SdpResult).warnings.some((w) => w.includes(`policy audit ${row.audit}`)));
-          // Never weaker than the relay on its own: no NULL, F8 or 32-bit suite offered, no weakening params copied.
+          // Never weaker than the relay on its own: no NULL or F8 suite offered, no weakening parameters copied.
           assert.doesNotMatch((out as SdpResult).sdp, /NULL_HMAC|F8_128|UNENCRYPTED|UNAUTHENTICATED/);
         }
         cc.delete({ callId: id });
