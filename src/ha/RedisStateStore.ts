@@ -41,6 +41,7 @@ export class RedisStateStore implements CallStateStore {
   readonly #warn: (msg: string, context?: Record<string, unknown>) => void;
   readonly #pending = new Map<string, Pending>();
   #subscriber: Redis | null = null;
+  #notifications = false;
   #up = false;
   #flushing = false;
   #timer: NodeJS.Timeout | null = null;
@@ -60,7 +61,11 @@ export class RedisStateStore implements CallStateStore {
     };
     this.#client = new Redis(o.url, common);
     this.#db = this.#client.options.db ?? 0;
-    this.#client.on('ready', () => this.#setUp(true, 'ready'));
+    this.#client.on('ready', () => {
+      // A restarted Redis forgot the CONFIG SET: turn notifications on again at every connect.
+      if (this.#notifications) void this.#enableNotifications();
+      this.#setUp(true, 'ready');
+    });
     this.#client.on('close', () => this.#setUp(false, 'connection closed'));
     // ioredis reports every failed reconnect as 'error'; 'close' already marks the state.
     this.#client.on('error', () => {});
@@ -92,7 +97,8 @@ export class RedisStateStore implements CallStateStore {
   }
 
   async watch(prefix: string, onChange: (key: string, event: KeyEvent) => void): Promise<void> {
-    await this.#enableNotifications();
+    this.#notifications = true;
+    if (this.#up) await this.#enableNotifications();
     const channelPrefix = `__keyspace@${this.#db}__:`;
     // The subscription is queued until the connection is up, and ioredis re-subscribes after
     // every reconnect by itself.

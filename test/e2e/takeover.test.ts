@@ -1,0 +1,275 @@
+// Takeover without a replay hole, end to end: a real redis-server, two srtpgate daemons (A and
+// B) on the same media address (127.0.0.1 stands for the virtual address keepalived would
+// move), a call set up on A over ng with SRTP both ways between two libsrtp2 endpoints, A
+// killed with SIGKILL mid-stream, B taking the call over when A's heartbeat key expires.
+//
+// Asserted: media flows again through B with loss only during the switch; the far ends'
+// libsrtp2 receivers accept every packet they get, before and after (no replay, no auth
+// failure), so no SRTP index reached them twice under one key; packets captured before the
+// switch and replayed to B are not forwarded; ng query and delete work on B; Redis never holds
+// a master key or salt in any usual encoding, and A's records are gone after the takeover.
+// Printed: switch-over time, packets lost, index writes per call per second.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { DaemonProcess, type DaemonLogLine } from '../helpers/daemon.ts';
+import { NgClient, type BVal } from '../helpers/ngClient.ts';
+import { rtp } from '../helpers/packets.ts';
+import { LibsrtpPeer, skipOrFail, skipReason } from '../interop/libsrtp.ts';
+import { REDIS_SKIP, RedisServer } from '../ha/redisServer.ts';
+
+const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
+const TOKEN = `ha-e2e-${randomBytes(12).toString('hex')}`;
+const PORT_MIN = 43_000;
+const PACKET_MS = 20;
+
+/** A far end: a UDP socket that timestamps what arrives. */
+class Endpoint {
+  readonly arrivals: { at: number; msg: Buffer }[] = [];
+  private constructor(readonly socket: Socket, readonly port: number) {
+    socket.on('message', (msg) => this.arrivals.push({ at: Date.now(), msg }));
+  }
+  static async open(): Promise<Endpoint> {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    return new Endpoint(s, s.address().port);
+  }
+  send(data: Uint8Array, port: number): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.send(data, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  }
+  close(): void { this.socket.close(); }
+}
+
+function sdp(port: number, crypto: string, tag = 1): string {
+  return `${['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/SAVP 0`,
+    'a=rtpmap:0 PCMU/8000', 'a=sendrecv', 'a=rtcp-mux', `a=crypto:${tag} ${SUITE} inline:${crypto}`].join('\r\n')}\r\n`;
+}
+
+function relayCrypto(s: string): { tag: number; key: Buffer; salt: Buffer } {
+  const m = /a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(s);
+  assert.ok(m, `no ${SUITE} line in:\n${s}`);
+  const raw = Buffer.from(m[2]!, 'base64');
+  return { tag: Number(m[1]), key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
+}
+const mPort = (s: string): number => Number(/^m=audio (\d+)/m.exec(s)![1]);
+const seqOf = (p: Uint8Array): number => (p[2]! << 8) | p[3]!;
+const ssrcOf = (p: Uint8Array): number => ((p[8]! << 24) | (p[9]! << 16) | (p[10]! << 8) | p[11]!) >>> 0;
+const tsOf = (l: DaemonLogLine): number => Date.parse(l.ts);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every spelling a key could leak in: raw bytes, hex (both cases), base64 padded and not, base64url. */
+function spellings(secret: Buffer): Buffer[] {
+  const b64 = secret.toString('base64');
+  return [secret, Buffer.from(secret.toString('hex')), Buffer.from(secret.toString('hex').toUpperCase()),
+    Buffer.from(b64), Buffer.from(b64.replace(/=+$/, '')), Buffer.from(secret.toString('base64url'))];
+}
+
+async function dumpRedis(url: string): Promise<Map<string, Buffer>> {
+  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await c.connect();
+  try {
+    const out = new Map<string, Buffer>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await c.scan(cursor, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) {
+        const v = (await c.type(k)) === 'string' ? await c.getBuffer(k) : await c.dumpBuffer(k);
+        if (v !== null) out.set(k, v);
+      }
+    } while (cursor !== '0');
+    return out;
+  } finally {
+    c.disconnect();
+  }
+}
+
+function assertNoSecrets(dump: Map<string, Buffer>, secrets: Record<string, Buffer>): void {
+  assert.ok(dump.size > 0, 'Redis holds the call state');
+  for (const [key, value] of dump) {
+    const haystack = Buffer.concat([Buffer.from(key), Buffer.from(' '), value]);
+    for (const [name, secret] of Object.entries(secrets)) {
+      for (const form of spellings(secret)) {
+        assert.equal(haystack.indexOf(form), -1, `${name} readable in Redis key ${key}`);
+      }
+    }
+  }
+}
+
+async function metric(d: DaemonProcess, name: string): Promise<number> {
+  const r = await fetch(`http://127.0.0.1:${d.http!.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await r.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+}
+
+describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', () => {
+  let redis: RedisServer | null = null;
+  let lib: LibsrtpPeer | null = null;
+  const daemons: DaemonProcess[] = [];
+  const clients: NgClient[] = [];
+  const endpoints: Endpoint[] = [];
+  before(async () => {
+    redis = await RedisServer.start();
+    lib = await LibsrtpPeer.start();
+  });
+  after(async () => {
+    for (const c of clients) await c.close();
+    for (const e of endpoints) e.close();
+    DaemonProcess.killAll();
+    await Promise.all(daemons.map((d) => d.exited));
+    await lib?.close();
+    await redis?.stop();
+  });
+
+  it('media continues through B after A dies; no replayed or reused index reaches a far end', { timeout: 90_000 }, async (t) => {
+    if (!redis) return skipOrFail(t, REDIS_SKIP);
+    if (!lib) return skipOrFail(t, skipReason());
+    const stateKey = randomBytes(32).toString('base64');
+    const config = (node: string, peer: string): object => ({
+      ng: { address: '127.0.0.1', port: 0, commandsPerSecond: 0 },
+      http: { address: '127.0.0.1', port: 0, token: TOKEN },
+      media: { address: '127.0.0.1', portMin: PORT_MIN, portMax: PORT_MIN + 199 },
+      ha: { redisUrl: redis!.url, nodeId: node, stateKey, peers: peer, autoTakeover: true },
+    });
+    const [A, B] = await Promise.all([DaemonProcess.start(config('A', 'B')), DaemonProcess.start(config('B', 'A'))]);
+    daemons.push(A, B);
+    const ngA = await NgClient.open(A.ng), ngB = await NgClient.open(B.ng);
+    clients.push(ngA, ngB);
+    const req = async (ng: NgClient, d: { [k: string]: BVal }): Promise<{ [k: string]: BVal }> => {
+      const r = await ng.request(d);
+      assert.equal(r.reply.result, 'ok', JSON.stringify(r.reply));
+      return r.reply;
+    };
+
+    // The call, on A.
+    const alice = await Endpoint.open(), bob = await Endpoint.open(), attacker = await Endpoint.open();
+    endpoints.push(alice, bob, attacker);
+    const aKey = randomBytes(16), aSalt = randomBytes(14), bKey = randomBytes(16), bSalt = randomBytes(14);
+    const callId = `takeover-${randomBytes(6).toString('hex')}@e2e`;
+    const offer = await req(ngA, { command: 'offer', 'call-id': callId, 'from-tag': 'alice', sdp: sdp(alice.port, Buffer.concat([aKey, aSalt]).toString('base64')) });
+    const toBob = String(offer.sdp);
+    const relayToBob = relayCrypto(toBob);
+    const answer = await req(ngA, { command: 'answer', 'call-id': callId, 'from-tag': 'alice', 'to-tag': 'bob', sdp: sdp(bob.port, Buffer.concat([bKey, bSalt]).toString('base64'), relayToBob.tag) });
+    const toAlice = String(answer.sdp);
+    const relayToAlice = relayCrypto(toAlice);
+    const portForAlice = mPort(toAlice), portForBob = mPort(toBob);
+    await lib.session('ha-atx', 'out', SUITE, aKey, aSalt);
+    await lib.session('ha-arx', 'in', SUITE, relayToAlice.key, relayToAlice.salt);
+    await lib.session('ha-btx', 'out', SUITE, bKey, bSalt);
+    await lib.session('ha-brx', 'in', SUITE, relayToBob.key, relayToBob.salt);
+
+    // Both directions at 50 packets/s until told to stop.
+    const sent = { alice: [] as { seq: number; at: number; wire: Uint8Array }[], bob: [] as { seq: number; at: number; wire: Uint8Array }[] };
+    let streaming = true;
+    const stream = (async () => {
+      for (let i = 0; streaming; i++) {
+        const pa = rtp({ seq: 1000 + i, ssrc: 0xa11ce, payload: randomBytes(160) });
+        const pb = rtp({ seq: 30_000 + i, ssrc: 0xb0b, payload: randomBytes(160) });
+        const [wa, wb] = await Promise.all([lib!.protectRtp('ha-atx', pa), lib!.protectRtp('ha-btx', pb)]);
+        const at = Date.now();
+        sent.alice.push({ seq: 1000 + i, at, wire: wa });
+        sent.bob.push({ seq: 30_000 + i, at, wire: wb });
+        await Promise.all([alice.send(wa, portForAlice), bob.send(wb, portForBob)]);
+        await sleep(PACKET_MS);
+      }
+    })();
+
+    let killedAt = 0, indexWritesPerSecond = 0, callWrites = 0;
+    let gone: DaemonLogLine | null = null, done: DaemonLogLine | null = null;
+    let secrets: Record<string, Buffer> = {};
+    try {
+      await sleep(2500);
+      assert.ok(bob.arrivals.length > 50 && alice.arrivals.length > 50, 'media flows through A');
+      const t0 = Date.now();
+      const writesBefore = await metric(A, 'srtpgate_ha_index_writes_total');
+      callWrites = await metric(A, 'srtpgate_ha_call_writes_total');
+      assert.equal(await metric(A, 'srtpgate_ha_hwm_overrun_total'), 0);
+      assert.equal(await metric(A, 'srtpgate_ha_redis_up'), 1);
+      // Keys at rest: nothing of any master key or salt is readable in Redis.
+      secrets = {
+        aliceKey: aKey, aliceSalt: aSalt, bobKey: bKey, bobSalt: bSalt, relayToAliceKey: relayToAlice.key,
+        relayToAliceSalt: relayToAlice.salt, relayToBobKey: relayToBob.key, relayToBobSalt: relayToBob.salt,
+        aliceKeySalt: Buffer.concat([aKey, aSalt]), bobKeySalt: Buffer.concat([bKey, bSalt]),
+        relayToBobKeySalt: Buffer.concat([relayToBob.key, relayToBob.salt]), relayToAliceKeySalt: Buffer.concat([relayToAlice.key, relayToAlice.salt]),
+      };
+      const dumpA = await dumpRedis(redis.url);
+      assert.ok([...dumpA.keys()].includes(`srtpgate:call:A:${callId}`), [...dumpA.keys()].join(', '));
+      assert.ok([...dumpA.keys()].includes(`srtpgate:idx:A:${callId}`));
+      assertNoSecrets(dumpA, secrets);
+      await sleep(1000);
+      indexWritesPerSecond = (await metric(A, 'srtpgate_ha_index_writes_total') - writesBefore) / ((Date.now() - t0) / 1000);
+
+      // A dies.
+      killedAt = Date.now();
+      A.kill();
+      gone = await B.waitForLog('ha: peer heartbeat gone', 10_000);
+      done = await B.waitForLog('ha: takeover done', 10_000);
+      assert.equal(done.context.calls, 1, JSON.stringify(done.context));
+      assert.equal(done.context.failed, 0);
+      await sleep(2000);
+    } finally {
+      streaming = false;
+      await stream.catch(() => {});
+    }
+    await sleep(300);
+
+    // Every packet a far end received opens in its libsrtp2 receiver (replay or auth failure throws).
+    const check = async (ep: Endpoint, session: string, ssrc: number): Promise<Set<number>> => {
+      const seqs = new Set<number>();
+      for (const { msg } of ep.arrivals) {
+        const plain = await lib!.unprotectRtp(session, msg);
+        assert.equal(ssrcOf(plain), ssrc);
+        const seq = seqOf(plain);
+        assert.ok(!seqs.has(seq), `index ${seq} reached the far end twice`);
+        seqs.add(seq);
+      }
+      return seqs;
+    };
+    assert.ok(gone !== null && done !== null);
+    const atBob = await check(bob, 'ha-brx', 0xa11ce);
+    const atAlice = await check(alice, 'ha-arx', 0xb0b);
+
+    // Loss only during the switch: everything sent well before the kill and after the takeover arrived.
+    const takeoverAt = tsOf(done);
+    for (const [name, list, got] of [['alice→bob', sent.alice, atBob], ['bob→alice', sent.bob, atAlice]] as const) {
+      const lost = list.filter((p) => !got.has(p.seq));
+      for (const p of lost) {
+        assert.ok(p.at >= killedAt - 100 && p.at <= takeoverAt + 100, `${name}: seq ${p.seq} lost ${p.at - killedAt} ms after the kill (takeover at +${takeoverAt - killedAt} ms)`);
+      }
+      const firstAfter = list.find((p) => p.at > killedAt && got.has(p.seq));
+      assert.ok(firstAfter, `${name}: media flows again through B`);
+      t.diagnostic(`${name}: ${list.length} sent, ${lost.length} lost during the switch; first packet through B sent ${firstAfter.at - killedAt} ms after SIGKILL`);
+    }
+    const firstAtBob = bob.arrivals.find((a) => a.at > killedAt)!.at;
+    t.diagnostic(`switch-over: SIGKILL → heartbeat expiry noticed ${tsOf(gone) - killedAt} ms; expiry → takeover done ${takeoverAt - tsOf(gone)} ms (takeover itself ${String(done.context.durationMs)} ms); expiry → media at the far end ${firstAtBob - tsOf(gone)} ms; SIGKILL → media ${firstAtBob - killedAt} ms`);
+    t.diagnostic(`replication cost on A: ${indexWritesPerSecond.toFixed(2)} index writes/s for 1 call at 50 packets/s per direction; ${callWrites} call-record writes for offer+answer`);
+
+    // Replays of what A forwarded before the switch (the newest ones, inside the last mark's margin, and old ones): none forwarded.
+    const beforeKill = (l: typeof sent.alice) => l.filter((p) => p.at < killedAt - 50);
+    const replayA = [...beforeKill(sent.alice).slice(-30), ...beforeKill(sent.alice).slice(0, 10)];
+    const replayB = [...beforeKill(sent.bob).slice(-30), ...beforeKill(sent.bob).slice(0, 10)];
+    const nBob = bob.arrivals.length, nAlice = alice.arrivals.length;
+    for (const p of replayA) await attacker.send(p.wire, portForAlice);
+    for (const p of replayB) await attacker.send(p.wire, portForBob);
+    await sleep(500);
+    assert.equal(bob.arrivals.length, nBob, 'a replayed packet from before the switch was forwarded to bob');
+    assert.equal(alice.arrivals.length, nAlice, 'a replayed packet from before the switch was forwarded to alice');
+
+    // The call is B's now: ng query and delete work there; A's records are gone, keys still sealed.
+    const q = await req(ngB, { command: 'query', 'call-id': callId });
+    assert.ok((q.tags as Record<string, unknown>).alice && (q.tags as Record<string, unknown>).bob, JSON.stringify(q).slice(0, 300));
+    const dumpB = await dumpRedis(redis.url);
+    const keys = [...dumpB.keys()];
+    assert.ok(keys.includes(`srtpgate:call:B:${callId}`), keys.join(', '));
+    assert.ok(!keys.some((k) => k.startsWith('srtpgate:call:A:') || k.startsWith('srtpgate:idx:A:')), keys.join(', '));
+    assertNoSecrets(dumpB, secrets);
+    assert.equal(await metric(B, 'srtpgate_ha_takeovers_total'), 1);
+    await req(ngB, { command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
+    await sleep(300);
+    assert.equal((await redis.cli('EXISTS', `srtpgate:call:B:${callId}`)).trim(), '0');
+    await B.stop();
+  });
+});
