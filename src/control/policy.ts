@@ -1,5 +1,7 @@
 // The SDES crypto policy: which suites the relay agrees to with an offerer and offers to an
-// answerer, and how weak is too weak.
+// answerer, and how weak is too weak; and what each offer/answer consistency check does when
+// it fires (`onViolation`: refuse or audit, see policyChecks.ts), per relay and, through
+// `requestPolicy`, per call.
 //
 // Suites are named only through the suite table (STYLE rule 2): the default set is derived
 // from table properties, never from a list of names, so a suite added to the table (GCM was)
