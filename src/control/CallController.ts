@@ -146,12 +146,13 @@ export class CallController {
   readonly #offerSdp = new WeakMap<object, ParsedSdp>();
   readonly #totals = {
     offers: 0, answers: 0, deletes: 0, failedOffers: 0, failedAnswers: 0, bidDownRefusals: 0,
-    noCommonSuiteRefusals: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
+    noCommonSuiteRefusals: 0, policyAudits: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
   };
 
   constructor(options: CallControllerOptions) {
     this.#relay = options.relay;
     this.#policy = resolvePolicy(options.policy);
+    this.observer.on('audit', () => { this.#totals.policyAudits++; });
     this.#address = addressOf(options.relay.advertisedAddress);
     this.#interfaces = new InterfacePlanner(options.relay.interfaces);
     this.#replication = options.replication ?? null;

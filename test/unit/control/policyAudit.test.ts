@@ -136,6 +136,8 @@ describe('policy checks: refuse and audit', () => {
     assert.match(res.sdp, /a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/);
     assert.deepEqual(streams(id), { a: { inSuite: 'AES_CM_128_HMAC_SHA1_80', inMode: 'srtp' }, b: { inSuite: null, inMode: 'plain' } });
     audited(a.events, res.warnings, 'transportDowngrade');
+    assert.equal(a.cc.statistics().totals.policyAudits, 1, 'ng statistics count audited violations');
+    assert.equal(r.cc.statistics().totals.policyAudits, 0);
   });
 
   it('cryptoStripped: an answer refuse → E_BID_DOWN, audit → answerer plain; an offer has no keys to go on with: refused either way', async () => {
