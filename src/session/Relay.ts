@@ -129,6 +129,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         onSecurity: (e) => relay?.emit('security', e), topologySecret,
         ...(options.warn ? { warn: options.warn } : {}),
       });
+      topologySecret.fill(0); // the host keeps its own copy
       relay = new Relay(options, interfaces, host, [], certificate);
       return relay;
     }
@@ -139,6 +140,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       dtlsCertificate: { certPem: certificate.toPem(), keyPem: certificate.exportPrivateKeyPem() },
     };
     const workers = await Promise.all(Array.from({ length: n }, (_, i) => WorkerHost.start(i, init)));
+    topologySecret.fill(0); // each worker received its own copy
     return new Relay(options, interfaces, null, workers, certificate);
   }
 

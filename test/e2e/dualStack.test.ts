@@ -226,6 +226,45 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
     }
   });
 
+  it('RTCP SDES is replaced on streams bound with hideTopology, in a worker too, and kept otherwise', async () => {
+    for (const workers of [1, 0]) {
+      const r = await Relay.create({ workers, ports: { min: 50260, max: 50279 }, interfaces: [{ name: 'v4', address: '127.0.0.1' }, { name: 'v6', address: '::1' }] });
+      const s = r.createSession('sdes');
+      const a4 = await UdpPeer.open('127.0.0.1'), b6 = await UdpPeer.open('::1');
+      try {
+        for (const hide of [true, false]) {
+          const a = await s.addStream(s.createLeg(`a${hide}`), { rtcpMux: true, interface: 'v4', hideTopology: hide });
+          const b = await s.addStream(s.createLeg(`b${hide}`), { rtcpMux: true, interface: 'v6', hideTopology: hide });
+          linkStreams(a, b);
+          for (const x of [a, b]) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+          b.setRemote({ address: '::1', port: b6.port });
+          const pkt = compound(rtcpRr(5, 8), sdesPacket([{ ssrc: 5, items: [{ type: 1, text: 'me@192.168.1.20' }] }]));
+          b6.clear();
+          await a4.send(pkt, a.rtpPort.port, '127.0.0.1');
+          const [got] = await b6.waitFor(1);
+          assert.ok(got, `workers ${workers}: nothing forwarded`);
+          const text = readSdes(got)[0]!.text.toString('latin1');
+          if (hide) assert.match(text, /^[a-z2-7]{15}$/, `workers ${workers}`);
+          else assert.equal(text, 'me@192.168.1.20');
+          // A malformed compound on a hiding stream is dropped, never forwarded as it is.
+          if (hide) {
+            const bad = pkt.slice();
+            bad[16 + 9] = 200; // after the 16-byte RR: SDES header, SSRC, item type, then the CNAME length, now past the end
+            b6.clear();
+            await a4.send(bad, a.rtpPort.port, '127.0.0.1');
+            assert.equal(await b6.settle(150), 0);
+            await r.syncStats();
+            assert.equal(a.stats.drops.malformed, 1);
+          }
+        }
+      } finally {
+        s.close();
+        await a4.close(); await b6.close();
+        await r.close();
+      }
+    }
+  });
+
   it('addStream binds on the named interface and on an exact port (also with a worker)', async () => {
     for (const workers of [0, 1]) {
       const r = await Relay.create({ workers, ports: { min: 50240, max: 50259 }, interfaces: [{ name: 'v4', address: '127.0.0.1' }, { name: 'v6', address: '::1' }] });
