@@ -4,7 +4,8 @@
 //
 // What the SDP says, per m= section:
 //   - payload types from the m= line and a=rtpmap (static types 0–34 by RFC 3551 when unmapped);
-//   - a=ptime (RFC 4566: ms of media per packet) and a=maxptime;
+//   - a=ptime (RFC 4566: ms of media per packet). a=maxptime is not read: it only permits
+//     fewer, larger packets, which the budget already allows;
 //   - b=AS (kbit/s, RFC 4566) and b=TIAS (bit/s, RFC 3890), media level else session level.
 // Packets/s: for audio 1000 / ptime (the default 20 ms of RFC 3551 when absent), plus as many
 // again when telephone-event is offered (RFC 4733 events may run beside audio); for video the
