@@ -124,7 +124,9 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
     await redis?.stop();
   });
 
-  it('media continues through B after A dies; no replayed or reused index reaches a far end', { timeout: 90_000 }, async (t) => {
+  // 'heartbeat': B takes over by itself when A's heartbeat key expires (ha.autoTakeover);
+  // 'command': B waits for POST /v1/ha/takeover (what keepalived's notify script would send).
+  for (const trigger of ['heartbeat', 'command'] as const) it(`media continues through B after A dies (takeover by ${trigger}); no replayed or reused index reaches a far end`, { timeout: 90_000 }, async (t) => {
     if (!redis) return skipOrFail(t, REDIS_SKIP);
     if (!lib) return skipOrFail(t, skipReason());
     const stateKey = randomBytes(32).toString('base64');
@@ -132,7 +134,7 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
       ng: { address: '127.0.0.1', port: 0, commandsPerSecond: 0 },
       http: { address: '127.0.0.1', port: 0, token: TOKEN },
       media: { address: '127.0.0.1', portMin: PORT_MIN, portMax: PORT_MIN + 199 },
-      ha: { redisUrl: redis!.url, nodeId: node, stateKey, peers: peer, autoTakeover: true },
+      ha: { redisUrl: redis!.url, nodeId: node, stateKey, peers: peer, autoTakeover: trigger === 'heartbeat' },
     });
     const [A, B] = await Promise.all([DaemonProcess.start(config('A', 'B')), DaemonProcess.start(config('B', 'A'))]);
     daemons.push(A, B);
@@ -206,6 +208,18 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
       killedAt = Date.now();
       A.kill();
       gone = await B.waitForLog('ha: peer heartbeat gone', 10_000);
+      if (trigger === 'command') {
+        const post = (auth: string, body: unknown) => fetch(`http://127.0.0.1:${B.http!.port}/v1/ha/takeover`, {
+          method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body),
+        });
+        assert.equal((await post('Bearer wrong-token-wrong-token', { node: 'A' })).status, 401);
+        assert.equal((await post(`Bearer ${TOKEN}`, { node: 'A:x' })).status, 400);
+        assert.ok(!B.lines.some((l) => l.msg === 'ha: takeover done'), 'no takeover without the command');
+        const r = await post(`Bearer ${TOKEN}`, { node: 'A' });
+        assert.equal(r.status, 200);
+        const body = await r.json() as { calls: number; failed: number };
+        assert.deepEqual([body.calls, body.failed], [1, 0]);
+      }
       done = await B.waitForLog('ha: takeover done', 10_000);
       assert.equal(done.context.calls, 1, JSON.stringify(done.context));
       assert.equal(done.context.failed, 0);
