@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { HttpApi } from '../../../src/control/HttpApi.ts';
 import type { CallControl } from '../../../src/control/commands.ts';
-import type { NgAnswerRequest, NgOfferRequest } from '../../../src/control/ngRequest.ts';
+import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../../src/control/ngRequest.ts';
 import { requestPolicy, resolvePolicy, policyKnobsOf } from '../../../src/control/policy.ts';
 import type { PolicyEvents } from '../../../src/control/RequestGuard.ts';
 import { POLICY_CHECKS, checkByName, kebabOf } from '../../../src/control/policyChecks.ts';
@@ -54,6 +54,15 @@ describe('policy verdicts in and audit events out', () => {
     assert.deepEqual([...r.consumed].sort(), ['audit-all', 'insecure-signalling', 'refuse-lifetime']);
     assert.equal(base.onViolation.shortTag, 'refuse');
     assert.equal(requestPolicy(base, []).policy, base, 'no flags: the same object');
+  });
+
+  it('Kamailio spellings: bare words in rtpp-flags or in the flags list reach the controller as flags', () => {
+    const viaRtpp = normalizeNgDict({ command: 'offer', 'call-id': 'c', 'from-tag': 'a', sdp: SDP, 'rtpp-flags': 'replace-origin audit-short-tag insecure-signalling' });
+    assert.deepEqual([...requestPolicy(resolvePolicy(), viaRtpp.flags).consumed].sort(), ['audit-short-tag', 'insecure-signalling']);
+    const viaList = normalizeNgDict({ command: 'offer', 'call-id': 'c', 'from-tag': 'a', sdp: SDP, flags: ['Insecure_Signalling', 'REFUSE-ALL'] });
+    const r = requestPolicy(resolvePolicy({ onViolation: { lifetime: 'audit' } }), viaList.flags);
+    assert.equal(r.insecureSender, true);
+    assert.equal(r.policy.onViolation.lifetime, 'refuse');
   });
 
   it('resolvePolicy validates verdicts, tag bits and lifetimes (E_BAD_REQUEST)', () => {
