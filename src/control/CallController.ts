@@ -36,7 +36,7 @@ import type { DtlsSrtpPolicy } from '../session/StreamDtls.ts';
 import {
   answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
 } from './dtlsSdp.ts';
-import { resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
+import { isPolicyFlag, resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
 import { EventEmitter } from 'node:events';
 import { dtlsProfileAudit, RequestGuard, type PolicyEvents } from './RequestGuard.ts';
 import { applyMediaRates } from './mediaRate.ts';
@@ -369,7 +369,8 @@ export class CallController {
   }
 
   /**
-   * A re-offer from a side whose DTLS-SRTP is established must keep it: the same fingerprints
+   * A re-offer must not re-key the offering side weaker than it runs (reinviteWeaker), and
+   * one from a side whose DTLS-SRTP is established must keep it: the same fingerprints
    * and the same a=setup. Dropping DTLS is always refused (E_BID_DOWN); a change is refused or,
    * by policy, reported and ignored (the running association stays as it is).
    */
@@ -412,7 +413,7 @@ export class CallController {
       offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
     } else if (secure && m.fingerprints.length > 0) {
       // SDES from a leg marked insecure is refused: DTLS then even when the policy prefers SDES.
-      if ((!policy.preferDtls && !guard.refusesSdesFromSender()) || dtlsMode === 'off' || !m.rtcpMux) {
+      if ((!policy.preferDtls && !guard.refusesSdes('sender')) || dtlsMode === 'off' || !m.rtcpMux) {
         warnings.push(`media ${media}: a=fingerprint ignored: SDES chosen`);
       } else {
         try {
@@ -429,7 +430,7 @@ export class CallController {
     let floorRank = policy.minRank;
     if (offererDtls !== null) {
       if (dtlsSuites(policy, policy.minRank).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile allowed by the policy', { media });
-    } else if (!secure && lines.length > 0 && guard.refusesSdesFromSender()) {
+    } else if (!secure && lines.length > 0 && guard.refusesSdes('sender')) {
       warnings.push(`media ${media}: SDES on RTP/AVP from signalling marked insecure not used: plain RTP`);
     } else if (secure || lines.length > 0) {
       const r = negotiateOffer(lines, policy);
@@ -821,6 +822,6 @@ function inboundCrypto(line: SdesCrypto): StreamCrypto {
 
 /** The request without the policy flags RequestGuard reads (they are not "ignored"). */
 function withoutPolicyFlags<T extends { readonly flags: readonly string[] }>(req: T): T {
-  const flags = req.flags.filter((f) => !/^(insecure-signalling(-peer)?|(audit|refuse)-.+)$/.test(f));
+  const flags = req.flags.filter((f) => !isPolicyFlag(f));
   return flags.length === req.flags.length ? req : { ...req, flags };
 }

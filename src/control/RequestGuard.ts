@@ -78,9 +78,6 @@ export class RequestGuard {
     return marked && this.policy.sdesOverInsecureSignalling !== 'allow' && this.audit.verdict('sdesInsecureSignalling') === 'refuse';
   }
 
-  refusesSdesFromSender(): boolean {
-    return this.refusesSdes('sender');
-  }
 
   /**
    * A re-offer or re-answer re-keys a side that runs `current` to `next` (null: plain RTP;

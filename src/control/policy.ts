@@ -246,6 +246,11 @@ export interface RequestPolicy {
 
 const AUDIT_FLAG = /^(audit|refuse)-(.+)$/;
 
+/** Whether an ng flag is one requestPolicy reads (so it is not reported as ignored). */
+export function isPolicyFlag(flag: string): boolean {
+  return flag === 'insecure-signalling' || flag === 'insecure-signalling-peer' || AUDIT_FLAG.test(flag);
+}
+
 /**
  * Applies one request's policy flags: `audit-<check>` / `refuse-<check>` (kebab-case names of
  * POLICY_CHECKS, or `all`) set that check's verdict for this call, as the SBE may widen or
