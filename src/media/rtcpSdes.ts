@@ -96,7 +96,8 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
  */
 export class SdesRewriter {
   readonly #secret: Uint8Array;
-  readonly #cache = new Map<string, Uint8Array>();
+  /** Tokens by a hash of (type, text); the entry keeps the text to rule out collisions. */
+  readonly #cache = new Map<number, { readonly type: number; readonly text: Uint8Array; readonly token: Uint8Array }>();
   readonly #cacheEntries: number;
 
   constructor(secret: Uint8Array, options: SdesRewriterOptions = {}) {
@@ -114,20 +115,33 @@ export class SdesRewriter {
     const n = walkSdes(buf, len, null);
     if (n < 0) return false;
     if (n === 0) return true;
-    walkSdes(buf, len, (_ssrc, type, start, length) => {
-      // PRIV keeps its prefix-length octet, so the item still parses; the prefix text and value are replaced.
-      const from = type === SDES_PRIV && length > 0 ? start + 1 : start;
-      const textLen = start + length - from;
-      if (textLen > 0) buf.set(this.#token(type, buf.subarray(from, from + textLen)), from);
-    });
+    this.#buf = buf;
+    walkSdes(buf, len, this.#replaceItem);
+    this.#buf = null;
     return true;
   }
 
-  /** The same-length token for one item text (cached: RTCP repeats the same SDES every few seconds). */
-  #token(type: number, text: Uint8Array): Uint8Array {
-    const key = `${type}:${Buffer.from(text.buffer, text.byteOffset, text.length).toString('latin1')}`;
+  /** The packet being rewritten, for #replaceItem (one visitor made once, not per packet). */
+  #buf: Uint8Array | null = null;
+
+  readonly #replaceItem: SdesItemVisitor = (_ssrc, type, start, length) => {
+    const buf = this.#buf!;
+    // PRIV keeps its prefix-length octet, so the item still parses; the prefix text and value are replaced.
+    const from = type === SDES_PRIV && length > 0 ? start + 1 : start;
+    const textLen = start + length - from;
+    if (textLen > 0) buf.set(this.#token(type, buf, from, textLen), from);
+  };
+
+  /**
+   * The same-length token for one item text. Cached, and a hit allocates nothing: RTCP repeats
+   * the same SDES every few seconds, and this runs on the packet path.
+   */
+  #token(type: number, buf: Uint8Array, from: number, length: number): Uint8Array {
+    const key = fnv1a(type, buf, from, length);
     const hit = this.#cache.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined && hit.type === type && equalAt(hit.text, buf, from, length)) return hit.token;
+    // A copy: the slot (a Node Buffer, whose slice() is a view) is reused by the next packet.
+    const text = new Uint8Array(buf.subarray(from, from + length));
     const out = new Uint8Array(text.length);
     let filled = 0;
     for (let block = 0; filled < out.length; block++) {
@@ -135,7 +149,7 @@ export class SdesRewriter {
       for (let i = 0; i < h.length && filled < out.length; i++) out[filled++] = ALPHABET.charCodeAt(h[i]! & 31);
     }
     if (this.#cache.size >= this.#cacheEntries) this.#cache.clear();
-    this.#cache.set(key, out);
+    this.#cache.set(key, { type, text, token: out });
     return out;
   }
 
@@ -144,4 +158,18 @@ export class SdesRewriter {
     this.#cache.clear();
     this.#secret.fill(0);
   }
+}
+
+/** FNV-1a over the item type and text: a cache key, not a security function (the HMAC is). */
+function fnv1a(type: number, buf: Uint8Array, from: number, length: number): number {
+  let h = Math.imul(0x811c9dc5 ^ type, 0x01000193);
+  for (let i = from; i < from + length; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** text equals buf[from, from + length). */
+function equalAt(text: Uint8Array, buf: Uint8Array, from: number, length: number): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) if (text[i] !== buf[from + i]) return false;
+  return true;
 }

@@ -99,6 +99,20 @@ describe('SdesRewriter', () => {
     assert.notDeepEqual(readSdes(c)[0]!.text, a1!.text);
   });
 
+  it('caches by content, not by buffer: a reused Buffer slot with another CNAME gets another token', () => {
+    const r = new SdesRewriter(SECRET);
+    const slot = Buffer.alloc(64);
+    const run = (cname: string): Buffer => {
+      const p = sdesPacket([{ ssrc: 1, items: [{ type: 1, text: cname }] }]);
+      slot.set(p);
+      assert.equal(r.rewrite(slot, p.length), true);
+      return Buffer.from(readSdes(slot.subarray(0, p.length))[0]!.text);
+    };
+    const a1 = run('aaaa@10.0.0.1'), b1 = run('bbbb@10.0.0.2'), a2 = run('aaaa@10.0.0.1');
+    assert.notDeepEqual(a1, b1);
+    assert.deepEqual(a2, a1);
+  });
+
   it('leaves a malformed compound untouched and says so', () => {
     const pkt = compound(rtcpRr(1), sdesPacket([{ ssrc: 1, items: [{ type: 1, text: 'host@10.0.0.1' }] }]));
     pkt[17] = 200;
