@@ -11,7 +11,6 @@
 // Printed: switch-over time, packets lost, index writes per call per second.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DaemonProcess, type DaemonLogLine } from '../helpers/daemon.ts';
@@ -19,45 +18,12 @@ import { NgClient, type BVal } from '../helpers/ngClient.ts';
 import { rtp } from '../helpers/packets.ts';
 import { LibsrtpPeer, skipOrFail, skipReason } from '../interop/libsrtp.ts';
 import { REDIS_SKIP, RedisServer } from '../ha/redisServer.ts';
+import { Endpoint, SUITE, metric, mPort, relayCrypto, sdp, seqOf, sleep, ssrcOf } from '../ha/callHelpers.ts';
 
-const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
 const TOKEN = `ha-e2e-${randomBytes(12).toString('hex')}`;
 const PORT_MIN = 43_000;
 const PACKET_MS = 20;
-
-/** A far end: a UDP socket that timestamps what arrives. */
-class Endpoint {
-  readonly arrivals: { at: number; msg: Buffer }[] = [];
-  private constructor(readonly socket: Socket, readonly port: number) {
-    socket.on('message', (msg) => this.arrivals.push({ at: Date.now(), msg }));
-  }
-  static async open(): Promise<Endpoint> {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    return new Endpoint(s, s.address().port);
-  }
-  send(data: Uint8Array, port: number): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(data, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-  }
-  close(): void { this.socket.close(); }
-}
-
-function sdp(port: number, crypto: string, tag = 1): string {
-  return `${['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/SAVP 0`,
-    'a=rtpmap:0 PCMU/8000', 'a=sendrecv', 'a=rtcp-mux', `a=crypto:${tag} ${SUITE} inline:${crypto}`].join('\r\n')}\r\n`;
-}
-
-function relayCrypto(s: string): { tag: number; key: Buffer; salt: Buffer } {
-  const m = /a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(s);
-  assert.ok(m, `no ${SUITE} line in:\n${s}`);
-  const raw = Buffer.from(m[2]!, 'base64');
-  return { tag: Number(m[1]), key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
-}
-const mPort = (s: string): number => Number(/^m=audio (\d+)/m.exec(s)![1]);
-const seqOf = (p: Uint8Array): number => (p[2]! << 8) | p[3]!;
-const ssrcOf = (p: Uint8Array): number => ((p[8]! << 24) | (p[9]! << 16) | (p[10]! << 8) | p[11]!) >>> 0;
 const tsOf = (l: DaemonLogLine): number => Date.parse(l.ts);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every spelling a key could leak in: raw bytes, hex (both cases), base64 padded and not, base64url. */
 function spellings(secret: Buffer): Buffer[] {
@@ -96,13 +62,6 @@ function assertNoSecrets(dump: Map<string, Buffer>, secrets: Record<string, Buff
       }
     }
   }
-}
-
-async function metric(d: DaemonProcess, name: string): Promise<number> {
-  const r = await fetch(`http://127.0.0.1:${d.http!.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  const text = await r.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
 }
 
 describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', () => {
@@ -186,10 +145,10 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
       await sleep(2500);
       assert.ok(bob.arrivals.length > 50 && alice.arrivals.length > 50, 'media flows through A');
       const t0 = Date.now();
-      const writesBefore = await metric(A, 'srtpgate_ha_index_writes_total');
-      callWrites = await metric(A, 'srtpgate_ha_call_writes_total');
-      assert.equal(await metric(A, 'srtpgate_ha_hwm_overrun_total'), 0);
-      assert.equal(await metric(A, 'srtpgate_ha_redis_up'), 1);
+      const writesBefore = await metric(A, TOKEN, 'srtpgate_ha_index_writes_total');
+      callWrites = await metric(A, TOKEN, 'srtpgate_ha_call_writes_total');
+      assert.equal(await metric(A, TOKEN, 'srtpgate_ha_hwm_overrun_total'), 0);
+      assert.equal(await metric(A, TOKEN, 'srtpgate_ha_redis_up'), 1);
       // Keys at rest: nothing of any master key or salt is readable in Redis.
       secrets = {
         aliceKey: aKey, aliceSalt: aSalt, bobKey: bKey, bobSalt: bSalt, relayToAliceKey: relayToAlice.key,
@@ -202,7 +161,7 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
       assert.ok([...dumpA.keys()].includes(`srtpgate:idx:A:${callId}`));
       assertNoSecrets(dumpA, secrets);
       await sleep(1000);
-      indexWritesPerSecond = (await metric(A, 'srtpgate_ha_index_writes_total') - writesBefore) / ((Date.now() - t0) / 1000);
+      indexWritesPerSecond = (await metric(A, TOKEN, 'srtpgate_ha_index_writes_total') - writesBefore) / ((Date.now() - t0) / 1000);
 
       // A dies.
       killedAt = Date.now();
@@ -280,7 +239,7 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
     assert.ok(keys.includes(`srtpgate:call:B:${callId}`), keys.join(', '));
     assert.ok(!keys.some((k) => k.startsWith('srtpgate:call:A:') || k.startsWith('srtpgate:idx:A:')), keys.join(', '));
     assertNoSecrets(dumpB, secrets);
-    assert.equal(await metric(B, 'srtpgate_ha_takeovers_total'), 1);
+    assert.equal(await metric(B, TOKEN, 'srtpgate_ha_takeovers_total'), 1);
     await req(ngB, { command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
     await sleep(300);
     assert.equal((await redis.cli('EXISTS', `srtpgate:call:B:${callId}`)).trim(), '0');
