@@ -231,6 +231,24 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
     assert.equal(bob.arrivals.length, nBob, 'a replayed packet from before the switch was forwarded to bob');
     assert.equal(alice.arrivals.length, nAlice, 'a replayed packet from before the switch was forwarded to alice');
 
+    // A re-INVITE through B re-announcing the same keys: the relay re-offers its own keys
+    // unchanged and leaves the contexts (and their floors) alone, so the replays still fail.
+    const reOffer = await req(ngB, { command: 'offer', 'call-id': callId, 'from-tag': 'alice', 'to-tag': 'bob', sdp: sdp(alice.port, Buffer.concat([aKey, aSalt]).toString('base64')) });
+    const reToBob = relayCrypto(String(reOffer.sdp));
+    assert.deepEqual([reToBob.key, reToBob.salt], [relayToBob.key, relayToBob.salt], 'the relay re-offers the key bob already has');
+    assert.equal(mPort(String(reOffer.sdp)), portForBob);
+    const reAnswer = await req(ngB, { command: 'answer', 'call-id': callId, 'from-tag': 'alice', 'to-tag': 'bob', sdp: sdp(bob.port, Buffer.concat([bKey, bSalt]).toString('base64'), reToBob.tag) });
+    const reToAlice = relayCrypto(String(reAnswer.sdp));
+    assert.deepEqual([reToAlice.key, reToAlice.salt], [relayToAlice.key, relayToAlice.salt], 'the relay answers with the key alice already has');
+    for (const p of replayA.slice(0, 10)) await attacker.send(p.wire, portForAlice);
+    await sleep(300);
+    assert.equal(bob.arrivals.length, nBob, 'after the re-INVITE a replay from before the switch was forwarded');
+    const next = rtp({ seq: sent.alice.at(-1)!.seq + 1, ssrc: 0xa11ce, payload: randomBytes(160) });
+    await alice.send(await lib.protectRtp('ha-atx', next), portForAlice);
+    await sleep(300);
+    assert.equal(bob.arrivals.length, nBob + 1, 'media goes on after the re-INVITE');
+    assert.deepEqual(await lib.unprotectRtp('ha-brx', bob.arrivals.at(-1)!.msg), next);
+
     // The call is B's now: ng query and delete work there; A's records are gone, keys still sealed.
     const q = await req(ngB, { command: 'query', 'call-id': callId });
     assert.ok((q.tags as Record<string, unknown>).alice && (q.tags as Record<string, unknown>).bob, JSON.stringify(q).slice(0, 300));
