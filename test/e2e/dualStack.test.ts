@@ -197,6 +197,29 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
     }
   });
 
+  it('IPv6 sources: the per-source rate limit holds on ::1', async () => {
+    const r = await Relay.create({ ports: { min: 50280, max: 50299 }, interfaces: [{ name: 'v6', address: '::1' }],
+      rateLimits: { source: { pps: 20, bps: 0 }, burstSeconds: 1 } });
+    const s = r.createSession('v6-rate');
+    const src = await UdpPeer.open('::1'), sink = await UdpPeer.open('::1');
+    try {
+      const a = await s.addStream(s.createLeg('a'), { rtcpMux: true });
+      const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
+      linkStreams(a, b);
+      for (const x of [a, b]) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+      b.setRemote({ address: '::1', port: sink.port });
+      for (let i = 0; i < 60; i++) await src.send(rtp({ seq: i, ssrc: 3 }), a.rtpPort.port, '::1');
+      await sink.settle(200);
+      // A one-second bucket of 20 packets (plus what refills while sending).
+      assert.ok(sink.received.length >= 20 && sink.received.length <= 26, `forwarded ${sink.received.length}`);
+      assert.equal(a.stats.drops.rateLimited, 60 - sink.received.length);
+    } finally {
+      s.close();
+      await src.close(); await sink.close();
+      await r.close();
+    }
+  });
+
   it('IPv6 sources that keep failing authentication are banned by /64 (by /128 when configured)', async () => {
     for (const bits of [64, 128]) {
       const events: SecurityEvent[] = [];
