@@ -314,6 +314,7 @@ export class Replicator {
       for (const [callId, t] of this.#calls) {
         if (t.state.closed) continue;
         const written = new Map<MediaStreamHandle, StreamIndexState>();
+        const polled: { s: MediaStreamHandle; e: { track: HwmTrack; outKey: SdesCrypto | null }; before: HwmTrack; actual: StreamIndexState }[] = [];
         for (const pair of t.state.media) {
           if (!pair) continue;
           for (const side of pair.sides.values()) {
@@ -329,11 +330,21 @@ export class Replicator {
             } catch {
               continue; // closed meanwhile
             }
-            const d = planHwm(e.track, actual, now, { intervalMs: this.#o.indexIntervalMs });
+            const before = e.track;
+            const d = planHwm(before, actual, now, { intervalMs: this.#o.indexIntervalMs });
             this.counters.hwmOverruns += d.overruns;
             e.track = d.track;
             t.tracks.set(s, e);
             if (d.write !== null) written.set(s, d.write);
+            else polled.push({ s, e, before, actual });
+          }
+        }
+        // One record holds the call's streams: when it is written, refresh every mark in it.
+        if (written.size > 0) {
+          for (const p of polled) {
+            const d = planHwm(p.before, p.actual, now, { intervalMs: this.#o.indexIntervalMs }, true);
+            p.e.track = d.track;
+            if (d.write !== null) written.set(p.s, d.write);
           }
         }
         if (written.size > 0 && this.#calls.get(callId) === t) this.#writeIndex(t, callId, written);

@@ -83,8 +83,12 @@ export function marginFor(rate: { srtp: number; srtcp: number }, o: HwmOptions):
   return { srtp: Math.max(min.srtp, per(rate.srtp)), srtcp: Math.max(min.srtcp, per(rate.srtcp)) };
 }
 
-/** One poll: the stream's state now → whether (and what) to persist. */
-export function planHwm(track: HwmTrack, actual: StreamIndexState, now: number, o: HwmOptions): HwmDecision {
+/**
+ * One poll: the stream's state now → whether (and what) to persist. `force` writes even when
+ * the mark has room (another stream of the same record is being written anyway, and keeping
+ * a call's streams in phase halves its writes).
+ */
+export function planHwm(track: HwmTrack, actual: StreamIndexState, now: number, o: HwmOptions, force = false): HwmDecision {
   // Packet rate: the fastest SSRC's index growth since the last poll.
   const dt = Math.max(1, now - track.lastAt) / 1000;
   let srtp = 0, srtcp = 0;
@@ -107,7 +111,7 @@ export function planHwm(track: HwmTrack, actual: StreamIndexState, now: number, 
   }
 
   let overruns = 0;
-  let due = false;
+  let due = force;
   for (const l of LISTS) {
     const m = isSrtp(l) ? margin.srtp : margin.srtcp;
     for (const e of actual[l]) {

@@ -118,6 +118,17 @@ describe('high-water marks', () => {
     assert.ok(marks.at(-1)! <= 2 * 64, `settles near the rate-based margin: ${marks.at(-1)}`);
   });
 
+  it('force writes a mark with room left (a call's streams share one record and stay in phase)', () => {
+    const first = planHwm(newHwmTrack(0), state(100), 0, { intervalMs: INTERVAL });
+    const track = ackHwm(first.track, first.write!);
+    assert.equal(planHwm(track, state(101), INTERVAL, { intervalMs: INTERVAL }).write === null, false, 'rate-based rewrite of the first-sight mark');
+    const settled = planHwm(track, state(101), INTERVAL, { intervalMs: INTERVAL });
+    const t2 = ackHwm(settled.track, settled.write!);
+    assert.equal(planHwm(t2, state(102), 2 * INTERVAL, { intervalMs: INTERVAL }).write, null);
+    const forced = planHwm(t2, state(102), 2 * INTERVAL, { intervalMs: INTERVAL }, true);
+    assert.ok(forced.write && idx(forced.write) >= 102 + 64);
+  });
+
   it('marginFor and maxIndexState', () => {
     assert.deepEqual(marginFor({ srtp: 0, srtcp: 0 }, { intervalMs: 250 }), { srtp: 64, srtcp: 16 });
     assert.deepEqual(marginFor({ srtp: 1000, srtcp: 10 }, { intervalMs: 250 }), { srtp: 1000, srtcp: 16 });
