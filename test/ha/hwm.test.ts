@@ -118,7 +118,7 @@ describe('high-water marks', () => {
     assert.ok(marks.at(-1)! <= 2 * 64, `settles near the rate-based margin: ${marks.at(-1)}`);
   });
 
-  it('force writes a mark with room left (a call's streams share one record and stay in phase)', () => {
+  it('force writes a mark with room left (the streams of a call share one record and stay in phase)', () => {
     const first = planHwm(newHwmTrack(0), state(100), 0, { intervalMs: INTERVAL });
     const track = ackHwm(first.track, first.write!);
     assert.equal(planHwm(track, state(101), INTERVAL, { intervalMs: INTERVAL }).write === null, false, 'rate-based rewrite of the first-sight mark');
