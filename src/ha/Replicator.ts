@@ -237,12 +237,10 @@ export class Replicator {
 
   async #takeOne(adopter: CallAdopter, peer: string, callId: string, cached: string | null): Promise<void> {
     const store = this.#o.store;
-    let text = cached;
-    let indexText: string | null = null;
-    if (store.up) {
-      text = (await store.get(callKey(this.#ks, peer, callId)).catch(() => null)) ?? cached;
-      indexText = await store.get(indexKey(this.#ks, peer, callId));
-    }
+    // Without the peer's index marks a takeover would open a replay hole: no store, no takeover.
+    if (!store.up) throw new HaError('E_HA_TAKEOVER', 'index marks unreadable: the state store is unreachable', { node: peer });
+    const text = (await store.get(callKey(this.#ks, peer, callId)).catch(() => null)) ?? cached;
+    const indexText = await store.get(indexKey(this.#ks, peer, callId));
     if (text === null) throw new HaError('E_HA_TAKEOVER', 'no record for the call', { node: peer });
     const record = decodeCallRecord(text);
     if (record.node !== peer || record.callId !== callId) throw new HaError('E_HA_RECORD', 'record does not match its key', { node: peer });
