@@ -47,14 +47,15 @@ describe('ha configuration', () => {
 
   it('refuses incomplete or contradictory settings', () => {
     const env = { SRTPGATE_HA_REDIS_URL: 'redis://127.0.0.1:1' };
-    for (const extra of [
+    const cases: Record<string, string>[] = [
       {}, // no node id
       { SRTPGATE_HA_NODE_ID: 'a' }, // no key
       { SRTPGATE_HA_NODE_ID: 'a:b', SRTPGATE_HA_STATE_KEY: KEY }, // ':' would break the key space
       { SRTPGATE_HA_NODE_ID: 'a', SRTPGATE_HA_STATE_KEY: KEY, SRTPGATE_HA_PEERS: 'a' }, // itself as a peer
       { SRTPGATE_HA_NODE_ID: 'a', SRTPGATE_HA_STATE_KEY: KEY, SRTPGATE_HA_HEARTBEAT_TTL_MS: '400' }, // TTL ≤ refresh
       { SRTPGATE_HA_NODE_ID: 'a', SRTPGATE_HA_STATE_KEY: KEY, SRTPGATE_HA_STATE_KEY_FILE: '/k' }, // both
-    ]) {
+    ];
+    for (const extra of cases) {
       assert.throws(() => load({ env: { ...env, ...extra }, files: { '/k': KEY } }), configError, JSON.stringify(extra));
     }
   });
