@@ -14,7 +14,7 @@ import type { CallState, SideState } from '../control/CallState.ts';
 import type { SdesCrypto } from '../keying/sdes.ts';
 import type { MediaStreamHandle } from '../session/MediaStreamHandle.ts';
 import type { Leg } from '../session/Leg.ts';
-import type { StreamIndexState } from '../session/indexState.ts';
+import type { StreamIndexOps, StreamIndexState } from '../session/indexState.ts';
 import type { Logger } from '../Logger.ts';
 import type { MetricFamily } from '../metrics/Metrics.ts';
 import type { CallStateStore } from './CallStateStore.ts';
@@ -96,6 +96,7 @@ export class Replicator {
   readonly #foreign = new Map<string, Map<string, string>>();
   readonly #timers: NodeJS.Timeout[] = [];
   #adopter: CallAdopter | null = null;
+  readonly #takeovers = new Map<string, Promise<TakeoverResult>>();
   #polling = false;
   #writeErrorLogged = false;
   #closed = false;
@@ -200,8 +201,20 @@ export class Replicator {
 
   // ------------------------------------------------------------ takeover
 
-  /** Takes every call of `peer` over. Resolves with counts; calls that fail are closed and counted. */
-  async takeover(peer: string): Promise<TakeoverResult> {
+  /**
+   * Takes every call of `peer` over. Resolves with counts; calls that fail are closed and
+   * counted. A takeover of the same peer already running (the command while the heartbeat
+   * expired, say) is joined, not repeated.
+   */
+  takeover(peer: string): Promise<TakeoverResult> {
+    const running = this.#takeovers.get(peer);
+    if (running !== undefined) return running;
+    const p = this.#takeover(peer).finally(() => this.#takeovers.delete(peer));
+    this.#takeovers.set(peer, p);
+    return p;
+  }
+
+  async #takeover(peer: string): Promise<TakeoverResult> {
     const started = this.#o.now();
     const adopter = this.#adopter;
     if (adopter === null) throw new HaError('E_HA_TAKEOVER', 'replication not started');
@@ -308,44 +321,50 @@ export class Replicator {
     if (this.#polling || this.#closed) return;
     this.#polling = true;
     try {
-      const now = this.#o.now();
+      // Every stream's state at once: with media workers each read is a message round trip,
+      // and one at a time would not fit thousands of streams into one interval.
+      const entries: { callId: string; t: Tracked; side: SideState; ops: StreamIndexOps }[] = [];
       for (const [callId, t] of this.#calls) {
         if (t.state.closed) continue;
-        const written = new Map<MediaStreamHandle, StreamIndexState>();
-        const polled: { s: MediaStreamHandle; e: { track: HwmTrack; outKey: SdesCrypto | null }; before: HwmTrack; actual: StreamIndexState }[] = [];
         for (const pair of t.state.media) {
-          if (!pair) continue;
-          for (const side of pair.sides.values()) {
+          for (const side of pair?.sides.values() ?? []) {
             const s = side.stream;
             const ops = indexOps(s);
-            if (ops === null || s.closed || (s.inMode !== 'srtp' && s.outMode !== 'srtp')) continue;
-            let e = t.tracks.get(s);
-            if (e !== undefined && e.outKey !== side.outKey) e = undefined; // re-keyed outbound
-            e ??= { track: newHwmTrack(now, t.floors.get(s) ?? null), outKey: side.outKey };
-            let actual: StreamIndexState;
-            try {
-              actual = await ops.indexState();
-            } catch {
-              continue; // closed meanwhile
-            }
-            const before = e.track;
-            const d = planHwm(before, actual, now, { intervalMs: this.#o.indexIntervalMs });
-            this.counters.hwmOverruns += d.overruns;
-            e.track = d.track;
-            t.tracks.set(s, e);
-            if (d.write !== null) written.set(s, d.write);
-            else polled.push({ s, e, before, actual });
+            if (ops !== null && !s.closed && (s.inMode === 'srtp' || s.outMode === 'srtp')) entries.push({ callId, t, side, ops });
           }
         }
-        // One record holds the call's streams: when it is written, refresh every mark in it.
-        if (written.size > 0) {
-          for (const p of polled) {
-            const d = planHwm(p.before, p.actual, now, { intervalMs: this.#o.indexIntervalMs }, true);
-            p.e.track = d.track;
-            if (d.write !== null) written.set(p.s, d.write);
-          }
-        }
-        if (written.size > 0 && this.#calls.get(callId) === t) this.#writeIndex(t, callId, written);
+      }
+      const states = await Promise.all(entries.map((e) => e.ops.indexState().catch(() => null)));
+      const now = this.#o.now();
+      const byCall = new Map<Tracked, { callId: string; written: Map<MediaStreamHandle, StreamIndexState>; quiet: (() => void)[] }>();
+      entries.forEach(({ callId, t, side }, i) => {
+        const actual = states[i];
+        if (actual == null || this.#calls.get(callId) !== t) return; // closed or ended meanwhile
+        const s = side.stream;
+        let e = t.tracks.get(s);
+        if (e !== undefined && e.outKey !== side.outKey) e = undefined; // re-keyed outbound
+        e ??= { track: newHwmTrack(now, t.floors.get(s) ?? null), outKey: side.outKey };
+        t.tracks.set(s, e);
+        const entry = e;
+        const before = entry.track;
+        const d = planHwm(before, actual, now, { intervalMs: this.#o.indexIntervalMs });
+        this.counters.hwmOverruns += d.overruns;
+        entry.track = d.track;
+        let c = byCall.get(t);
+        if (c === undefined) { c = { callId, written: new Map(), quiet: [] }; byCall.set(t, c); }
+        const call = c;
+        if (d.write !== null) call.written.set(s, d.write);
+        // One record holds the call's streams: when it is written, every mark in it is refreshed.
+        else call.quiet.push(() => {
+          const f = planHwm(before, actual, now, { intervalMs: this.#o.indexIntervalMs }, true);
+          entry.track = f.track;
+          if (f.write !== null) call.written.set(s, f.write);
+        });
+      });
+      for (const [t, c] of byCall) {
+        if (c.written.size === 0) continue;
+        for (const refresh of c.quiet) refresh();
+        this.#writeIndex(t, c.callId, c.written);
       }
     } finally {
       this.#polling = false;

@@ -116,7 +116,9 @@ describe('Replicator with two in-process relays', () => {
     // A dies: its replication stops, its sockets close (records stay: nothing said goodbye).
     await repA.close();
     await relayA.close();
-    const result = await repB.takeover('A');
+    const running = repB.takeover('A');
+    assert.equal(repB.takeover('A'), running, 'a second trigger joins the running takeover');
+    const result = await running;
     assert.deepEqual([result.calls, result.failed], [2, 2], JSON.stringify(result));
     for (const id of ['t1', 't4']) {
       const q = ctlB.query(id);
