@@ -142,7 +142,8 @@ export class Replicator {
     this.#every(this.#o.heartbeatIntervalMs, hb);
     this.#every(this.#o.indexIntervalMs, () => { void this.#pollIndexes(); });
     if (this.#o.peers.length > 0) {
-      await this.#o.store.watch(`${this.#o.prefix}:`, (key, event) => this.#onChange(key, event)).catch((e: unknown) => {
+      // Not awaited: with Redis away the subscription waits for it, the relay does not.
+      void this.#o.store.watch(`${this.#o.prefix}:`, (key, event) => this.#onChange(key, event)).catch((e: unknown) => {
         this.#o.log.warn('ha: cannot watch peers (Redis keyspace notifications)', { reason: (e as Error).message });
       });
       await this.#loadPeers();

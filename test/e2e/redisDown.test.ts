@@ -32,6 +32,39 @@ describe('replicating daemon with Redis paused or killed mid-call', () => {
     await redis?.stop();
   });
 
+  it('starts and serves calls with no Redis reachable at all', { timeout: 60_000 }, async (t) => {
+    if (!redis) return skipOrFail(t, REDIS_SKIP);
+    // A port nothing listens on: the Redis of this test, stopped.
+    const url = redis.url;
+    await redis.killAndWait();
+    const d = await DaemonProcess.start({
+      ng: { address: '127.0.0.1', port: 0, commandsPerSecond: 0 },
+      http: { address: '127.0.0.1', port: 0, token: TOKEN },
+      media: { address: '127.0.0.1', portMin: 44_200, portMax: 44_299 },
+      ha: { redisUrl: url, nodeId: 'lonely', stateKey: randomBytes(32).toString('base64'), peers: 'other' },
+    });
+    try {
+      const c = await NgClient.open(d.ng);
+      try {
+        const r = await c.request({ command: 'offer', 'call-id': 'no-redis', 'from-tag': 'a', sdp: sdp(9, randomBytes(30).toString('base64')) }, { timeoutMs: 2000 });
+        assert.equal(r.reply.result, 'ok', JSON.stringify(r.reply));
+      } finally {
+        await c.close();
+      }
+      assert.equal(await metric(d, TOKEN, 'srtpgate_ha_redis_up'), 0);
+      assert.ok(await metric(d, TOKEN, 'srtpgate_ha_write_errors_total') > 0);
+      // Redis comes up: the call is written.
+      await redis.restart();
+      const deadline = Date.now() + 8000;
+      while ((await redis.cli('EXISTS', 'srtpgate:call:lonely:no-redis')).trim() !== '1') {
+        assert.ok(Date.now() < deadline, 'the call is written once Redis is reachable');
+        await sleep(100);
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('calls are set up and carry media while Redis is away; state is rewritten when it returns', { timeout: 60_000 }, async (t) => {
     if (!redis) return skipOrFail(t, REDIS_SKIP);
     if (!lib) return skipOrFail(t, skipReason());
