@@ -155,6 +155,7 @@ export class Replicator {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     await this.#o.store.close();
+    this.#o.sealer.close();
   }
 
   /** srtpgate_ha_* for /metrics (Metrics.addFamilies). */
