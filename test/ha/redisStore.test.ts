@@ -66,6 +66,24 @@ describe('RedisStateStore', () => {
     }
   });
 
+  it('the queue is bounded by key: further keys are refused and counted, rewrites of queued keys coalesce', async () => {
+    // Nothing listens on port 1: every write waits in the queue.
+    const store = new RedisStateStore({ url: 'redis://127.0.0.1:1', maxPending: 10 });
+    let overflows = 0, errors = 0;
+    store.observer.on('overflow', () => overflows++);
+    store.observer.on('writeerror', (e) => { errors += e.keys; });
+    try {
+      for (let round = 0; round < 3; round++) for (let i = 0; i < 10; i++) store.write(`q:${i}`, `v${round}`);
+      assert.equal(overflows, 0, 'rewrites of queued keys take no room');
+      for (let i = 10; i < 15; i++) store.write(`q:${i}`, 'x');
+      assert.equal(overflows, 5);
+      assert.equal(errors, 35, 'every write while Redis is unreachable is counted');
+      assert.equal(store.up, false);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a killed Redis: reported down, writes counted and queued, then written to the restarted one', async (t) => {
     if (!redis) return skipOrFail(t, REDIS_SKIP);
     const store = new RedisStateStore({ url: redis.url, commandTimeoutMs: 300 });
