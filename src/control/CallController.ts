@@ -186,7 +186,7 @@ export class CallController {
   query(callId: string): CallInfo {
     const state = this.#calls.get(callId);
     if (state === undefined) throw new RelayError('E_NOT_FOUND', 'Unknown call-id');
-    return callInfo(state);
+    return callInfo(state, (leg) => this.#interfaces.of(leg));
   }
 
   list(limit: number = DEFAULT_LIST_LIMIT): string[] {

@@ -1,7 +1,11 @@
 // The `query` view of a call: plain data, no key material (suite names only), shaped after
 // rtpengine's query reply (created, last signal, tags → medias, totals) in camelCase; the ng
-// server renders it.
-import { formatEndpoint } from '../net/types.ts';
+// server renders it. Each tag also names the media interface its leg's sockets are bound on and
+// that interface's address family (a call may bridge an IPv4 and an IPv6 network), and each
+// media its local address: the address this side's SDP advertised, never the other side's.
+import { formatEndpoint, type AddressFamily } from '../net/types.ts';
+import type { MediaInterface } from '../net/mediaInterfaces.ts';
+import type { Leg } from '../session/Leg.ts';
 import type { DropReason } from '../media/StreamStats.ts';
 import type { CallState, ControlledStream, SideState } from './CallState.ts';
 
@@ -23,6 +27,8 @@ export interface MediaInfo {
   /** Position of the m= line, 1-based (as rtpengine numbers medias). */
   readonly index: number;
   readonly type: string;
+  /** The address this side's SDP gives for the relay (its interface's advertised address). */
+  readonly localAddress: string;
   /** Transport this side's endpoint agreed to; '' before the first answer. */
   readonly protocol: string;
   readonly localPort: number;
@@ -38,6 +44,10 @@ export interface MediaInfo {
 export interface TagInfo {
   /** The SIP tag; '' for an answerer whose to-tag is not known yet. */
   readonly tag: string;
+  /** Name of the media interface this leg's streams are bound on (ng `direction`). */
+  readonly interface: string;
+  /** That interface's address family. */
+  readonly family: AddressFamily;
   readonly medias: readonly MediaInfo[];
 }
 
@@ -68,12 +78,13 @@ function statsOf(s: ControlledStream): StreamStatsInfo {
   };
 }
 
-function mediaInfo(index: number, type: string, side: SideState): MediaInfo {
+function mediaInfo(index: number, type: string, side: SideState, iface: MediaInterface): MediaInfo {
   const s = side.stream;
   const dest = s.latchedRtp ?? s.remoteRtp;
   return {
     index: index + 1,
     type,
+    localAddress: iface.advertised,
     protocol: side.protocol,
     localPort: s.rtpPort.port,
     localRtcpPort: s.rtcpPort?.port ?? null,
@@ -84,16 +95,17 @@ function mediaInfo(index: number, type: string, side: SideState): MediaInfo {
   };
 }
 
-/** Builds the query view of `state`. */
-export function callInfo(state: CallState): CallInfo {
+/** Builds the query view of `state`; `interfaceOf` names the interface a leg is bound on. */
+export function callInfo(state: CallState, interfaceOf: (leg: Leg) => MediaInterface): CallInfo {
   const tags: Record<string, TagInfo> = {};
   let packets = 0, bytes = 0, errors = 0, rtcp = 0;
   for (const leg of state.legs) {
+    const iface = interfaceOf(leg.leg);
     const medias: MediaInfo[] = [];
     state.media.forEach((pair, i) => {
       const side = pair?.sides.get(leg.leg);
       if (pair === null || side === undefined) return;
-      const info = mediaInfo(i, pair.type, side);
+      const info = mediaInfo(i, pair.type, side, iface);
       medias.push(info);
       packets += info.stats.packets - info.stats.rtcpPackets;
       rtcp += info.stats.rtcpPackets;
@@ -101,7 +113,7 @@ export function callInfo(state: CallState): CallInfo {
       errors += info.stats.errors;
     });
     const tag = leg.sipTag ?? '';
-    tags[tag] = { tag, medias };
+    tags[tag] = { tag, interface: iface.name, family: iface.family, medias };
   }
   return {
     callId: state.callId,

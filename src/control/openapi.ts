@@ -206,7 +206,7 @@ export function openApiDocument(version: string): Json {
         CallList: { type: 'object', required: ['calls'], properties: { calls: { type: 'array', items: { type: 'string' } } } },
         CallInfo: {
           type: 'object',
-          description: 'created, last signal, tags (per party: medias with local port, remote endpoint, crypto suite and packet statistics), totals (RTP, RTCP).',
+          description: 'created, last signal, tags (per party: media interface name and family (IPv4/IPv6), medias with local address, local port, remote endpoint, crypto suite and packet statistics), totals (RTP, RTCP).',
           additionalProperties: true,
         },
         Admission: {
