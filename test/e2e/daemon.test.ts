@@ -1,102 +1,16 @@
-// The daemon as a process: `node --import tsx src/cli.ts` with a test config on free ports,
+// The daemon as a process (spawned by test/helpers/daemon.ts) with a test config on free ports,
 // driven over ng by the independent test client and over HTTP by fetch, then stopped with a
 // signal. Loopback only; every wait is bounded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { NgClient, type BVal } from '../helpers/ngClient.ts';
+import { DaemonProcess, type DaemonLogLine } from '../helpers/daemon.ts';
 import { suiteByName } from '../../src/crypto/suites.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CONTROLLER = join(ROOT, 'src/control/CallController.ts');
-const SKIP = existsSync(CONTROLLER)
-  ? false
-  : 'src/control/CallController.ts has not landed yet: the daemon cannot start without it (daemon e2e skipped)';
 const TOKEN = `e2e-${randomBytes(16).toString('hex')}`;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
-
-interface LogLine { level: string; ts: string; msg: string; context: Record<string, unknown> }
-
-/** One daemon process, its stdout parsed as JSON lines. */
-class Daemon {
-  readonly child: ChildProcess;
-  readonly lines: LogLine[] = [];
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #waiters: (() => void)[] = [];
-
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let partial = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-      partial += chunk;
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.lines.push({ level: 'raw', ts: '', msg: line, context: {} });
-        }
-      }
-      for (const w of this.#waiters.splice(0)) w();
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-      for (const w of this.#waiters.splice(0)) w();
-    }));
-  }
-
-  /** Waits for a log line with this msg; fails on timeout or early exit, with the output. */
-  async waitForLog(msg: string, timeoutMs: number): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.lines.find((l) => l.msg === msg);
-      if (line) return line;
-      if (this.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`no "${msg}" log line (exit ${this.child.exitCode}); stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.#waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-
-  /** Sends `signal` and waits for the exit; kills it (and fails) after the timeout. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null) this.child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-    const r = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (r === null) {
-      this.child.kill('SIGKILL');
-      throw new Error(`daemon did not exit within ${STOP_TIMEOUT_MS} ms after ${signal}`);
-    }
-    return r;
-  }
-}
-
-function writeConfig(dir: string, name: string, config: object): string {
-  const p = join(dir, name);
-  writeFileSync(p, JSON.stringify(config));
-  return p;
-}
 
 const b64key = (): string => randomBytes(30).toString('base64');
 
@@ -143,13 +57,11 @@ function prometheus(text: string): Map<string, number> {
   return out;
 }
 
-describe('srtpgate daemon (spawned process)', { skip: SKIP }, () => {
-  let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'srtpgate-e2e-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+describe('srtpgate daemon (spawned process)', () => {
+  after(() => DaemonProcess.killAll());
 
   it('--help documents the options and exits 0', { timeout: START_TIMEOUT_MS }, async () => {
-    const d = new Daemon(['--help']);
+    const d = DaemonProcess.spawn({}, { args: ['--help'] });
     const { code } = await d.exited;
     assert.equal(code, 0);
     for (const s of ['--ng-port', 'SRTPGATE_NG_PORT', 'Default: 2223', '--media-port-min', 'Default: 30000', '--config']) {
@@ -158,37 +70,35 @@ describe('srtpgate daemon (spawned process)', { skip: SKIP }, () => {
   });
 
   it('a bad configuration exits 2 with a JSON error line', { timeout: START_TIMEOUT_MS }, async () => {
-    const d = new Daemon(['--ng-port', 'not-a-port']);
+    const d = DaemonProcess.spawn({}, { args: ['--ng-port', 'not-a-port'] });
     const { code } = await d.exited;
     assert.equal(code, 2);
-    const line = JSON.parse(d.stdout.trim().split('\n').at(-1)!) as LogLine;
+    const line = JSON.parse(d.stdout.trim().split('\n').at(-1)!) as DaemonLogLine;
     assert.equal(line.level, 'error');
     assert.equal(line.msg, 'invalid configuration');
   });
 
   describe('one daemon driven over ng and HTTP, then SIGTERM', () => {
-    let d: Daemon;
+    let d: DaemonProcess;
     let ng: NgClient;
     let http: string;
     const keys: string[] = [];
 
     before(async () => {
-      const config = writeConfig(dir, 'main.json', {
+      // The token comes from the environment, the port override from a flag: all three layers.
+      d = await DaemonProcess.start({
         ng: { port: 0, maxDatagramBytes: 4096 },
         http: { port: 0 },
         media: { portMin: 44000, portMax: 44199 },
         log: { level: 'debug' },
-      });
-      // The token comes from the environment, the port override from a flag: all three layers.
-      d = new Daemon(['--config', config, '--http-port', '0'], { SRTPGATE_HTTP_TOKEN: TOKEN });
-      const started = await d.waitForLog('srtpgate started', START_TIMEOUT_MS);
-      const ctx = started.context as { ng: { port: number }; http: { port: number } };
-      ng = await NgClient.open({ port: ctx.ng.port });
-      http = `http://127.0.0.1:${ctx.http.port}`;
+      }, { env: { SRTPGATE_HTTP_TOKEN: TOKEN }, args: ['--http-port', '0'], startTimeoutMs: START_TIMEOUT_MS });
+      assert.ok(d.http, 'the start-up line names the HTTP address');
+      ng = await NgClient.open({ port: d.ng.port });
+      http = `http://127.0.0.1:${d.http.port}`;
     });
     after(async () => {
       await ng?.close();
-      if (d?.child.exitCode === null) d.child.kill('SIGKILL');
+      d?.kill();
     });
 
     const get = (path: string, token: string | null = TOKEN): Promise<Response> =>
@@ -290,7 +200,7 @@ describe('srtpgate daemon (spawned process)', { skip: SKIP }, () => {
       keys.push(aKey);
       const r = await ng.request(kamailioOffer(`e2e-live-${randomBytes(4).toString('hex')}`, 'carol', offerSdp(50020, aKey)));
       assert.equal(r.reply.result, 'ok');
-      const { code, signal } = await d.stop('SIGTERM');
+      const { code, signal } = await d.stop('SIGTERM', STOP_TIMEOUT_MS);
       assert.equal(signal, null);
       assert.equal(code, 0, d.stdout);
       const stopped = d.lines.find((l) => l.msg === 'stopped');
@@ -307,13 +217,12 @@ describe('srtpgate daemon (spawned process)', { skip: SKIP }, () => {
   });
 
   it('answers only the configured ng sources; media in a worker thread; stops on SIGINT', { timeout: START_TIMEOUT_MS + STOP_TIMEOUT_MS }, async () => {
-    const config = writeConfig(dir, 'acl.json', { ng: { port: 0, allowFrom: ['127.0.0.2/32'] }, http: { enabled: false } });
-    const d = new Daemon(['--config', config, '--media-port-min', '44200', '--media-port-max', '44299', '--media-workers', '1']);
+    const d = await DaemonProcess.start({ ng: { port: 0, allowFrom: ['127.0.0.2/32'] }, http: { enabled: false } },
+      { args: ['--media-port-min', '44200', '--media-port-max', '44299', '--media-workers', '1'], startTimeoutMs: START_TIMEOUT_MS });
     let allowed: NgClient | null = null;
     let other: NgClient | null = null;
     try {
-      const started = await d.waitForLog('srtpgate started', START_TIMEOUT_MS);
-      const port = (started.context as { ng: { port: number } }).ng.port;
+      const port = d.ng.port;
       other = await NgClient.open({ port }, '127.0.0.1');
       allowed = await NgClient.open({ port }, '127.0.0.2');
       await other.sendRaw(NgClient.datagram('refused_1', { command: 'ping' }));
@@ -324,7 +233,7 @@ describe('srtpgate daemon (spawned process)', { skip: SKIP }, () => {
     } finally {
       await allowed?.close();
       await other?.close();
-      const { code } = await d.stop('SIGINT');
+      const { code } = await d.stop('SIGINT', STOP_TIMEOUT_MS);
       assert.equal(code, 0, d.stdout);
     }
   });

@@ -101,6 +101,11 @@ export class DaemonProcess {
     }
   }
 
+  /** Spawns a daemon without waiting for it to serve: for runs that exit by design (--help, a bad configuration). */
+  static spawn(config: object, options: DaemonStartOptions = {}): DaemonProcess {
+    return new DaemonProcess(config, options);
+  }
+
   /** SIGKILLs every daemon still running (for after() hooks). */
   static killAll(): void {
     for (const d of live) d.kill();
