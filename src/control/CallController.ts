@@ -32,7 +32,7 @@ import {
 } from './CallState.ts';
 import type { DtlsMode, NgAnswerRequest, NgOfferRequest } from './ngRequest.ts';
 import { SUITES, type SuiteName } from '../crypto/suites.ts';
-import type { DtlsSrtpPolicy } from '../session/StreamDtls.ts';
+import type { DtlsExportedKeys, DtlsSrtpPolicy, StartDtlsOptions } from '../session/StreamDtls.ts';
 import {
   answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
 } from './dtlsSdp.ts';
@@ -68,6 +68,11 @@ export interface CallReplicationHooks {
   deleted(callId: string): void;
   /** A peer's key is being installed and is wiped right after: the last moment to seal it. */
   inboundKey(callId: string, side: SideState, key: SdesCrypto): void;
+  /**
+   * A DTLS-SRTP handshake on `side` installed these keys; they are zeroed when the hook
+   * returns. Present only when replication wants them: the streams export keys only then.
+   */
+  dtlsKeys?(callId: string, side: SideState, keys: DtlsExportedKeys): void;
 }
 
 export interface SdpResult {
@@ -144,6 +149,8 @@ export class CallController {
   readonly observer = new EventEmitter<PolicyEvents>();
   /** The offer SDP of each outstanding offer: the answer derives media rates from both. */
   readonly #offerSdp = new WeakMap<object, ParsedSdp>();
+  /** Streams whose exported DTLS keys go to replication (one listener per stream, whatever its handshakes). */
+  readonly #keyWatched = new WeakSet<ControlledStream>();
   readonly #totals = {
     offers: 0, answers: 0, deletes: 0, failedOffers: 0, failedAnswers: 0, bidDownRefusals: 0,
     noCommonSuiteRefusals: 0, policyAudits: 0, sessionsCreated: 0, sessionsClosed: 0, sessionTimeouts: 0,
@@ -386,6 +393,8 @@ export class CallController {
       const media = i + 1;
       if (d.kind !== 'relay') return;
       if (d.offererDtls === null) throw new RelayError('E_BID_DOWN', 're-offer drops DTLS-SRTP (a=fingerprint removed) on an established DTLS leg', { media });
+      // Taken over: no association runs here to keep; the answer starts a new one.
+      if (side.dtls.restored === true) return;
       const changed = !sameFingerprints(d.offererDtls.fingerprints, side.dtls.fingerprints) ? 'a=fingerprint'
         : d.offererDtls.setup !== side.dtls.peerSetup ? 'a=setup' : null;
       if (changed === null) return;
@@ -533,7 +542,7 @@ export class CallController {
       offererRemote: { rtp: d.remote.rtp, rtcp: d.remote.rtcp },
       offererDtls: d.offererDtls,
       // A side already running DTLS keeps its role: the relay re-offers the setup it took.
-      answererDtls: d.answererDtls === null ? null : { setup: theirs.dtls != null ? setupOf(theirs.dtls.role) : d.answererDtls.setup },
+      answererDtls: d.answererDtls === null ? null : { setup: theirs.dtls != null && theirs.dtls.restored !== true ? setupOf(theirs.dtls.role) : d.answererDtls.setup },
     };
   }
 
@@ -621,8 +630,9 @@ export class CallController {
     const media = mediaNo(m);
     const flags = new Set([...om.muxFlags, ...o.mux]);
     const mine = om.pair.sides.get(answerer.leg);
+    const offererSide = om.pair.sides.get(this.#otherLeg(om, answerer))?.dtls;
     const offererRole = om.offererDtls === null ? null
-      : om.pair.sides.get(this.#otherLeg(om, answerer))?.dtls?.role ?? answeringRole(om.offererDtls.setup as SetupValue | null, dtlsMode, warnings, media);
+      : (offererSide?.restored !== true ? offererSide?.role : undefined) ?? answeringRole(om.offererDtls.setup as SetupValue | null, dtlsMode, warnings, media);
     // Plain RTP answering DTLS-SRTP is a transport downgrade: the check below decides it.
     const dtlsToPlain = om.answererDtls !== null && m.cls === 'rtp' && !isSecureProtocol(m.protocol);
     if (om.answererDtls !== null && !dtlsToPlain) {
@@ -635,7 +645,7 @@ export class CallController {
       const setup = peerSetup(m.setup, media);
       const role = roleFromAnswer(om.answererDtls.setup, setup, media);
       if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP answer without a=rtcp-mux', { media });
-      const running = mine?.dtls ?? null;
+      const running = mine?.dtls?.restored === true ? null : mine?.dtls ?? null;
       if (running !== null && (!sameFingerprints(running.fingerprints, fingerprints) || running.role !== role)) {
         guard.violate('dtlsChanged', new RelayError('E_BID_DOWN', 'answer changes a=fingerprint or a=setup on an established DTLS leg', { media }), media);
         warnings.push(`media ${media}: answer changes a=fingerprint or a=setup on an established DTLS leg: the running DTLS association is kept`);
@@ -694,11 +704,11 @@ export class CallController {
     theirs.stream.setRemote(d.remote.rtp, d.remote.rtcp);
     theirs.stream.rtcpMux = d.muxAnswerer;
     if (d.answererDtls !== null) {
-      if (theirs.dtls == null) {
+      if (theirs.dtls == null || theirs.dtls.restored === true) {
         const floor = om.policy.matchOffererFloor ? Math.max(om.floorRank, om.policy.minRank) : om.policy.minRank;
         // dtlsWeakerProfile audited: the handshake may go down to the policy minimum, reported if it does.
         const handshakeFloor = guard.dtlsFloor(floor);
-        installing(() => theirs.stream.startDtls({ role: d.answererDtls!.role, remoteFingerprints: d.answererDtls!.fingerprints, srtpPolicy: dtlsPolicy(om.policy, handshakeFloor) }));
+        this.#startDtls(state, theirs, { role: d.answererDtls.role, remoteFingerprints: d.answererDtls.fingerprints, srtpPolicy: dtlsPolicy(om.policy, handshakeFloor) });
         if (handshakeFloor < floor) {
           theirs.stream.once('dtlsconnected', ({ suite }) => {
             const e = dtlsProfileAudit(state.callId, suite, floor, mediaNo(d.media));
@@ -720,9 +730,9 @@ export class CallController {
       const c = om.offererCrypto;
       if (om.offererDtls !== null && d.offererRole !== null) {
         mine.stream.rtcpMux = true;
-        if (mine.dtls == null) {
+        if (mine.dtls == null || mine.dtls.restored === true) {
           const { fingerprints, setup } = om.offererDtls;
-          installing(() => mine.stream.startDtls({ role: d.offererRole!, remoteFingerprints: fingerprints, srtpPolicy: dtlsPolicy(om.policy, om.policy.minRank) }));
+          this.#startDtls(state, mine, { role: d.offererRole, remoteFingerprints: fingerprints, srtpPolicy: dtlsPolicy(om.policy, om.policy.minRank) });
           mine.dtls = { role: d.offererRole, fingerprints, peerSetup: setup };
         }
       } else if (c !== null && c.line !== null) {
@@ -750,6 +760,22 @@ export class CallController {
       crypto: mine.outKey === null || mine.dtls != null ? [] : [cryptoValue(mine.outKey, mine.outTag, mine.outPadded)],
       dtls: mine.dtls == null ? null : { fingerprint: this.#relay.dtlsFingerprint, setup: setupOf(mine.dtls.role) },
     };
+  }
+
+  /**
+   * Starts DTLS-SRTP on a side. With replication the stream exports the handshake's keys to it
+   * (sealed there, then zeroed); a side taken over keeps its restored keys carrying media until
+   * the new handshake replaces them.
+   */
+  #startDtls(state: CallState, side: SideState, o: StartDtlsOptions): void {
+    const s = side.stream;
+    const exportKeys = this.#replication?.dtlsKeys !== undefined;
+    const keepKeys = side.dtls?.restored === true && (s.inMode === 'srtp' || s.outMode === 'srtp');
+    installing(() => s.startDtls({ ...o, ...(exportKeys ? { exportKeys } : {}), ...(keepKeys ? { keepKeys } : {}) }));
+    if (exportKeys && !this.#keyWatched.has(s)) {
+      this.#keyWatched.add(s);
+      s.on('dtlskeys', (keys) => this.#replicate((r) => r.dtlsKeys?.(state.callId, side, keys)));
+    }
   }
 
   /** Installs the key(s) the side's endpoint sends with, unless they are the ones already installed. */

@@ -26,6 +26,12 @@ export interface SideDtls {
   readonly fingerprints: readonly string[];
   /** The peer's a=setup as it signalled it (null: absent, which means active). */
   readonly peerSetup: string | null;
+  /**
+   * Taken over from another relay (src/ha): the stream runs on the keys that relay's
+   * association exported, and the association itself is gone. The side's next offer or answer
+   * starts a fresh handshake (new keys), whatever fingerprint and setup it carries.
+   */
+  readonly restored?: boolean;
 }
 
 /** One leg and the SIP tag it answers to (null until the answerer's to-tag is known). */

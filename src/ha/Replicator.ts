@@ -22,8 +22,9 @@ import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type
 import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
 import { callKey, callPrefix, heartbeatKey, indexKey, type KeySpace } from './keys.ts';
 import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
-import { snapshotCall, inKeyField } from './snapshot.ts';
-import { sealKey } from './sealedKeys.ts';
+import { snapshotCall, inKeyField, outKeyField, type DtlsSealedKeys } from './snapshot.ts';
+import { sealKey, sealStreamCrypto } from './sealedKeys.ts';
+import type { DtlsExportedKeys } from '../session/StreamDtls.ts';
 import type { SealedBlob, StateSealer } from './StateSealer.ts';
 import { HaError } from './HaError.ts';
 
@@ -92,6 +93,8 @@ export class Replicator {
   readonly #calls = new Map<string, Tracked>();
   readonly #inKeys = new WeakMap<SideState, SealedKeyRecord>();
   readonly #outKeys = new WeakMap<SdesCrypto, SealedKeyRecord>();
+  /** Per DTLS side, the keys its last completed handshake exported (sealed). */
+  readonly #dtlsKeys = new WeakMap<SideState, DtlsSealedKeys>();
   /** Peer node → call-id → its call record text (sealed keys stay sealed). */
   readonly #foreign = new Map<string, Map<string, string>>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -184,6 +187,31 @@ export class Replicator {
     this.#calls.get(callId)?.tracks.delete(side.stream);
   }
 
+  /**
+   * A DTLS handshake installed new keys on `side` (the first, or a re-handshake): sealed now (the
+   * caller zeroes the plaintext when this returns) and the call record rewritten with them.
+   */
+  dtlsKeys(callId: string, side: SideState, keys: DtlsExportedKeys): void {
+    const port = side.stream.rtpPort.port;
+    const binding = (field: string) => ({ node: this.#o.node, callId, field });
+    this.#dtlsKeys.set(side, {
+      inKey: sealStreamCrypto(this.#o.sealer, keys.inbound, binding(inKeyField(port))),
+      outKey: sealStreamCrypto(this.#o.sealer, keys.outbound, binding(outKeyField(port))),
+    });
+    const t = this.#calls.get(callId);
+    if (t === undefined) return; // a takeover in progress: its commit writes the record
+    // New keys start new index space: neither the old marks nor a takeover's floors say anything about it.
+    t.tracks.delete(side.stream);
+    if (t.floors.has(side.stream)) {
+      const floors = new Map(t.floors);
+      floors.delete(side.stream);
+      t.floors = floors;
+    }
+    if (t.state.closed) return;
+    this.#writeCall(t);
+    void this.#pollIndexes();
+  }
+
   committed(state: CallState, interfaceOf: (leg: Leg) => string): void {
     let t = this.#calls.get(state.callId);
     if (t === undefined || t.state !== state) {
@@ -260,7 +288,8 @@ export class Replicator {
     const record = decodeCallRecord(text);
     if (record.node !== peer || record.callId !== callId) throw new HaError('E_HA_RECORD', 'record does not match its key', { node: peer });
     const index = indexText === null ? null : this.#openIndex(indexText, peer, callId);
-    const r = await restoreCall(adopter, record, index, this.#o.sealer, (id, side, key) => this.inboundKey(id, side, key));
+    const r = await restoreCall(adopter, record, index, this.#o.sealer, (id, side, key) => this.inboundKey(id, side, key),
+      (id, side, keys) => this.dtlsKeys(id, side, keys));
     if (r.unmarked > 0) this.#o.log.warn('ha: call taken over without index marks for some streams', { streams: r.unmarked });
     // The controller's commit wrote the call record under this node; now the marks, starting
     // from the floors, then the old owner's keys go.
@@ -294,7 +323,7 @@ export class Replicator {
 
   #writeCall(t: Tracked): void {
     const state = t.state;
-    const record = snapshotCall(state, this.#o.node, this.#o.sealer, { inbound: this.#inKeys, outbound: this.#outKeys }, this.#o.now(), t.interfaceOf);
+    const record = snapshotCall(state, this.#o.node, this.#o.sealer, { inbound: this.#inKeys, outbound: this.#outKeys, dtls: this.#dtlsKeys }, this.#o.now(), t.interfaceOf);
     this.counters.callWrites++;
     this.#o.store.write(callKey(this.#ks, this.#o.node, state.callId), encodeRecord(record), { ttlMs: this.#o.recordTtlMs });
   }

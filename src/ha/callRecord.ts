@@ -50,8 +50,21 @@ export interface SideRecord {
   readonly outKey: SealedKeyRecord | null;
   readonly outTag: number;
   readonly outPadded: boolean;
-  /** DTLS-SRTP side: not replicable (see README); the takeover skips such calls. */
+  /**
+   * DTLS-SRTP side. Its association cannot move, but the keys it exported can: inKey/outKey
+   * hold them (sealed) once the handshake completed, and a takeover runs on them until the
+   * side's next offer or answer starts a new handshake. No keys: not taken over.
+   */
   readonly dtls: boolean;
+  /** For a DTLS side: the relay's role and what the peer signalled (absent in older records). */
+  readonly dtlsPeer?: DtlsPeerRecord | null;
+}
+
+export interface DtlsPeerRecord {
+  readonly role: 'client' | 'server';
+  /** Canonical a=fingerprint values, sorted. */
+  readonly fingerprints: readonly string[];
+  readonly setup: 'active' | 'passive' | 'actpass' | null;
 }
 
 export interface MediaRecord {
@@ -159,7 +172,21 @@ function side(v: unknown, what: string, legs: number): SideRecord {
     inKey: sealedKey(o.inKey, `${what}.inKey`), outKey: sealedKey(o.outKey, `${what}.outKey`),
     outTag: int(o.outTag, what, 0, 999_999_999), outPadded: bool(o.outPadded, what),
     dtls: bool(o.dtls, what),
+    ...(o.dtlsPeer !== undefined && o.dtlsPeer !== null ? { dtlsPeer: dtlsPeer(o.dtlsPeer, `${what}.dtlsPeer`) } : {}),
   };
+}
+function dtlsPeer(v: unknown, what: string): DtlsPeerRecord {
+  const o = obj(v, what);
+  if (o.role !== 'client' && o.role !== 'server') bad(what);
+  if (o.setup !== null && o.setup !== 'active' && o.setup !== 'passive' && o.setup !== 'actpass') bad(what);
+  if (!Array.isArray(o.fingerprints) || o.fingerprints.length > 8) bad(what);
+  // Checked again (parsed) when a re-INVITE starts a handshake; here only the shape.
+  const fingerprints = (o.fingerprints as unknown[]).map((f) => {
+    const s = str(f, what, 200);
+    if (!/^[a-z0-9-]{1,16} [0-9A-F:]{2,200}$/.test(s)) bad(what);
+    return s;
+  });
+  return { role: o.role as DtlsPeerRecord['role'], fingerprints, setup: o.setup as DtlsPeerRecord['setup'] };
 }
 
 function parse(text: string): Obj {

@@ -3,6 +3,10 @@
 // remote is set, then the remotes (latched addresses first), and the call registered with
 // the controller so ng query / delete / re-INVITE work on it.
 //
+// A DTLS-SRTP side comes back as plain SRTP contexts on the keys its association exported (the
+// association itself cannot move), marked `restored`: its next offer or answer starts a fresh
+// handshake, while these keys carry media until that one completes.
+//
 // Everything that can fail on the record's content (decoding, opening keys) runs before the
 // first port is bound; a failure after that closes the half-built session (the controller
 // does), so nothing half taken over keeps ports.
@@ -18,6 +22,7 @@ import { HaError } from './HaError.ts';
 import { openKey, streamCryptoOf } from './sealedKeys.ts';
 import { inKeyField, outKeyField } from './snapshot.ts';
 import type { StateSealer } from './StateSealer.ts';
+import type { DtlsExportedKeys } from '../session/StreamDtls.ts';
 
 /** What restore needs of the controller (CallController.adopt). */
 export interface CallAdopter {
@@ -55,12 +60,23 @@ function floorFor(rec: SideRecord, mark: StreamIndexState | undefined): StreamIn
   return { srtpIn: inOn ? m.srtpIn : [], srtcpIn: inOn ? m.srtcpIn : [], srtpOut: outOn ? m.srtpOut : [], srtcpOut: outOn ? m.srtcpOut : [] };
 }
 
-export async function restoreCall(adopter: CallAdopter, record: CallRecord, index: IndexRecord | null, sealer: StateSealer,
-  onInbound: (callId: string, side: SideState, key: SdesCrypto) => void): Promise<RestoreResult> {
-  const callId = record.callId;
-  if (record.media.some((m) => m?.sides.some((s) => s.dtls))) {
-    throw new HaError('E_HA_TAKEOVER', 'DTLS-SRTP calls are not replicable', { callId: callId.slice(0, 64) });
+/** A DTLS side can be carried on only with both exported keys (its handshake had completed). */
+function checkDtlsSide(rec: SideRecord, callId: string): void {
+  if (!rec.dtls) return;
+  if (rec.dtlsPeer == null || rec.inMode !== 'srtp' || rec.outMode !== 'srtp' || rec.inKey === null || rec.outKey === null) {
+    throw new HaError('E_HA_TAKEOVER', 'DTLS-SRTP side without exported keys (handshake not completed)', { callId: callId.slice(0, 64), port: rec.rtpPort });
   }
+}
+
+/**
+ * `onDtls` gets each restored DTLS side's keys (views, wiped when it returns) so this relay can
+ * seal them under its own name.
+ */
+export async function restoreCall(adopter: CallAdopter, record: CallRecord, index: IndexRecord | null, sealer: StateSealer,
+  onInbound: (callId: string, side: SideState, key: SdesCrypto) => void,
+  onDtls: (callId: string, side: SideState, keys: DtlsExportedKeys) => void = () => {}): Promise<RestoreResult> {
+  const callId = record.callId;
+  for (const m of record.media) for (const s of m?.sides ?? []) checkDtlsSide(s, callId);
   const opened: OpenedSide[][] = [];
   const floors = new Map<MediaStreamHandle, StreamIndexState>();
   let unmarked = 0;
@@ -100,9 +116,11 @@ export async function restoreCall(adopter: CallAdopter, record: CallRecord, inde
             rtcpMux: o.rec.rtcpMux, strictSource: o.rec.strictSource, port: o.rec.rtpPort, ...(iface !== null ? { interface: iface } : {}),
           });
           streams.push(stream);
+          const p = o.rec.dtlsPeer;
           const side: SideState = {
-            stream, protocol: o.rec.protocol, outKey: o.outKey ? st.own(o.outKey) : null, outTag: o.rec.outTag,
-            outPadded: o.rec.outPadded, inDigest: null, dtls: null,
+            stream, protocol: o.rec.protocol, outKey: o.outKey && !o.rec.dtls ? st.own(o.outKey) : null, outTag: o.rec.outTag,
+            outPadded: o.rec.outPadded, inDigest: null,
+            dtls: o.rec.dtls && p != null ? { role: p.role, fingerprints: p.fingerprints, peerSetup: p.setup, restored: true } : null,
           };
           sides.set(leg, side);
           built.push({ side, o });
@@ -116,9 +134,18 @@ export async function restoreCall(adopter: CallAdopter, record: CallRecord, inde
       for (const { side, o } of built) {
         const s = side.stream;
         s.rtcpMux = o.rec.rtcpMux;
-        if (o.inKey) { s.setInboundCrypto(streamCryptoOf(o.inKey)); inbound.set(side, o.inKey); onInbound(callId, side, o.inKey); }
+        if (o.rec.dtls && o.inKey && o.outKey) {
+          const keys = { inbound: streamCryptoOf(o.inKey), outbound: streamCryptoOf(o.outKey) };
+          s.setInboundCrypto(keys.inbound);
+          s.setOutboundCrypto(keys.outbound);
+          onDtls(callId, side, keys);
+          // Not SDES keys the controller keeps: nothing refers to them once installed and sealed.
+          wipe(o.inKey);
+          wipe(o.outKey);
+        } else if (o.inKey) { s.setInboundCrypto(streamCryptoOf(o.inKey)); inbound.set(side, o.inKey); onInbound(callId, side, o.inKey); }
         else if (o.rec.inMode === 'plain') s.setInboundCrypto(null);
-        if (o.outKey) s.setOutboundCrypto(streamCryptoOf(o.outKey));
+        if (o.rec.dtls) { /* both directions installed above */ }
+        else if (o.outKey) s.setOutboundCrypto(streamCryptoOf(o.outKey));
         else if (o.rec.outMode === 'plain') s.setOutboundCrypto(null);
         if (o.inKey || o.outKey) {
           const mark = index?.streams[String(o.rec.rtpPort)];

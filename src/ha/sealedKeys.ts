@@ -25,6 +25,19 @@ export function sealKey(sealer: StateSealer, c: SdesCrypto, binding: SealBinding
   }
 }
 
+/**
+ * A DTLS-exported key (one direction) in the same stored form: no SDES attributes (tag 0, one
+ * key-param), so a takeover opens it with openKey like any other. The caller wipes `c`.
+ */
+export function sealStreamCrypto(sealer: StateSealer, c: StreamCrypto, binding: SealBinding): SealedKeyRecord {
+  const plain = Buffer.concat([c.masterKey, c.masterSalt]);
+  try {
+    return { suite: c.suite, tag: 0, params: [{ padded: true }], sealed: sealer.seal(plain, binding) };
+  } finally {
+    plain.fill(0);
+  }
+}
+
 /** Opens a stored key; the caller owns the result and wipes it. Throws E_HA_UNSEAL / E_HA_RECORD. */
 export function openKey(sealer: StateSealer, r: SealedKeyRecord, binding: SealBinding): SdesCrypto {
   const suite = suiteByName(r.suite);

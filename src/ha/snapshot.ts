@@ -6,6 +6,7 @@ import type { CallState, SideState } from '../control/CallState.ts';
 import type { Endpoint } from '../net/types.ts';
 import type { Leg } from '../session/Leg.ts';
 import type { SdesCrypto } from '../keying/sdes.ts';
+import type { SetupValue } from '../control/dtlsSdp.ts';
 import { RECORD_VERSION, type CallRecord, type EndpointRecord, type SealedKeyRecord, type SideRecord } from './callRecord.ts';
 import { sealKey } from './sealedKeys.ts';
 import type { StateSealer } from './StateSealer.ts';
@@ -15,7 +16,16 @@ export interface SnapshotKeys {
   readonly inbound: WeakMap<SideState, SealedKeyRecord>;
   /** The relay's own keys, sealed once per key object. */
   readonly outbound: WeakMap<SdesCrypto, SealedKeyRecord>;
+  /** Keys the side's DTLS handshake exported, sealed when it completed (both directions). */
+  readonly dtls?: WeakMap<SideState, DtlsSealedKeys>;
 }
+
+export interface DtlsSealedKeys {
+  readonly inKey: SealedKeyRecord;
+  readonly outKey: SealedKeyRecord;
+}
+
+const SETUPS: readonly (SetupValue | null)[] = ['active', 'passive', 'actpass', null];
 
 /** Field names a key is sealed under: one per stream (its RTP port) and direction. */
 export const inKeyField = (rtpPort: number): string => `in:${rtpPort}`;
@@ -37,14 +47,18 @@ export function snapshotCall(state: CallState, node: string, sealer: StateSealer
         keys.outbound.set(s.outKey, outKey);
       }
     }
+    const dtlsKeys = s.dtls != null ? keys.dtls?.get(s) ?? null : null;
+    const dtlsSetup = s.dtls != null && SETUPS.includes(s.dtls.peerSetup as SetupValue | null) ? s.dtls.peerSetup as SetupValue | null : null;
     return {
       leg, rtpPort: port, rtcpPort: st.rtcpPort?.port ?? null, rtcpMux: st.rtcpMux, strictSource: st.strictSource,
       protocol: s.protocol,
       remoteRtp: ep(st.remoteRtp), remoteRtcp: ep(st.remoteRtcp), latchedRtp: ep(st.latchedRtp), latchedRtcp: ep(st.latchedRtcp),
       inMode: st.inMode, outMode: st.outMode,
-      inKey: st.inMode === 'srtp' && s.dtls == null ? keys.inbound.get(s) ?? null : null,
-      outKey, outTag: s.outTag, outPadded: s.outPadded,
+      inKey: st.inMode !== 'srtp' ? null : s.dtls == null ? keys.inbound.get(s) ?? null : dtlsKeys?.inKey ?? null,
+      outKey: dtlsKeys !== null && st.outMode === 'srtp' ? dtlsKeys.outKey : outKey,
+      outTag: s.outTag, outPadded: s.outPadded,
       dtls: s.dtls != null,
+      ...(s.dtls != null ? { dtlsPeer: { role: s.dtls.role, fingerprints: [...s.dtls.fingerprints], setup: dtlsSetup } } : {}),
     };
   };
   return {

@@ -14,7 +14,7 @@ import type { SdesRewriter } from '../media/rtcpSdes.ts';
 import type { DtlsErrorCode } from '../keying/dtls/index.ts';
 import {
   StreamDtls, newDtlsCounters, usableFingerprints,
-  type DtlsCounters, type DtlsIdentity, type DtlsStreamState, type StartDtlsOptions,
+  type DtlsCounters, type DtlsExportedKeys, type DtlsIdentity, type DtlsStreamState, type StartDtlsOptions,
 } from './StreamDtls.ts';
 
 /** Keys for one direction of a stream; `null` means plain RTP in that direction. */
@@ -51,6 +51,11 @@ export interface MediaStreamEvents {
   latch: [{ rtcp: boolean; endpoint: Endpoint }];
   /** DTLS-SRTP completed and both contexts are installed (never carries key material). */
   dtlsconnected: [{ suite: SuiteName }];
+  /**
+   * Only when startDtls() had `exportKeys`: copies of the keys just installed, before
+   * 'dtlsconnected'. Zeroed as soon as the listeners return: seal them synchronously.
+   */
+  dtlskeys: [DtlsExportedKeys];
   /** The DTLS-SRTP handshake failed; the stream stays without keys and carries no media. */
   dtlserror: [{ code: DtlsErrorCode; message: string }];
   /** A master key is 2^16 packets from its limit (suite or SDES lifetime): re-key soon. */
@@ -121,11 +126,13 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     if (state === 'handshaking' || state === 'connected') throw new RelayError('E_INVALID_STATE', 'DTLS is already running on the stream', { index: this.index, state });
     usableFingerprints(o.remoteFingerprints); // validate before anything changes
     // Keys installed earlier (SDES before a re-INVITE, say) must not carry media while the
-    // new handshake runs: only keys from a verified handshake may.
-    this.#resetCrypto();
+    // new handshake runs: only keys from a verified handshake may. `keepKeys` is the exception:
+    // keys a failed relay's verified handshake exported, kept until this one replaces them.
+    if (o.keepKeys !== true) this.#resetCrypto();
     this.streamDtls?.close();
     this.streamDtls?.removeAllListeners();
     const d = new StreamDtls(this, identity, this.dtlsStats, o);
+    d.on('keys', (k) => this.emit('dtlskeys', k));
     d.on('connected', (e) => this.emit('dtlsconnected', e));
     d.on('error', (e) => this.emit('dtlserror', e));
     this.streamDtls = d;

@@ -47,6 +47,37 @@ export interface StartDtlsOptions {
   remoteFingerprints: readonly string[];
   /** SRTP profiles that may be negotiated. Default: every DTLS-SRTP profile of the suite table that encrypts. */
   srtpPolicy?: DtlsSrtpPolicy;
+  /**
+   * Hand copies of the exported SRTP keys to a `keys` listener once they are installed (call
+   * state replication seals them: a DTLS association cannot be carried to another relay, its
+   * keys can). Off by default: without replication no copy of a key ever leaves the handshake.
+   */
+  exportKeys?: boolean;
+  /**
+   * Leave the stream's current contexts carrying media until this handshake installs its keys
+   * (a call taken over from another relay runs on the keys that relay exported while it
+   * re-keys). Default false: the stream goes 'pending' at once.
+   */
+  keepKeys?: boolean;
+}
+
+/**
+ * Copies of a completed handshake's SRTP keys (`exportKeys`). Listeners get them synchronously
+ * and must not keep them: every buffer is zeroed as soon as the listeners return.
+ */
+export interface DtlsExportedKeys {
+  /** What the peer protects with (we unprotect). */
+  readonly inbound: StreamCrypto;
+  /** What we protect with towards the peer. */
+  readonly outbound: StreamCrypto;
+}
+
+/** Zeroes both directions' buffers; buffers already moved to another thread are left alone. */
+export function wipeExportedKeys(k: DtlsExportedKeys): void {
+  for (const b of [k.inbound.masterKey, k.inbound.masterSalt, k.outbound.masterKey, k.outbound.masterSalt]) {
+    // A transferred buffer is detached (byteLength 0): fill() would throw on it.
+    if (b.byteLength > 0) b.fill(0);
+  }
 }
 
 /** The relay's DTLS identity, shared by every stream of one host. */
@@ -86,6 +117,8 @@ export interface StreamDtlsHost {
 export interface StreamDtlsEvents {
   /** Keys installed; carries the negotiated suite only, never key material. */
   connected: [{ suite: SuiteName }];
+  /** Only with `exportKeys`: copies of the installed keys, zeroed when the listeners return (before `connected`). */
+  keys: [DtlsExportedKeys];
   /** The handshake failed; the stream stays without keys. */
   error: [{ code: DtlsErrorCode; message: string }];
 }
@@ -127,12 +160,14 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
   #answered = false;
   /** Source of the datagram that completed the handshake (keys may wait for a fingerprint). */
   #finishedFrom: Endpoint | null = null;
+  readonly #exportKeys: boolean;
 
   /** Creates and starts the endpoint; a client sends its ClientHello at once. */
   constructor(host: StreamDtlsHost, identity: DtlsIdentity, counters: DtlsCounters, o: StartDtlsOptions) {
     super();
     this.#host = host;
     this.#counters = counters;
+    this.#exportKeys = o.exportKeys === true;
     const fingerprints = usableFingerprints(o.remoteFingerprints);
     this.#endpoint = new DtlsEndpoint({
       role: o.role,
@@ -214,6 +249,11 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
     // Called from inside the endpoint: nothing here may throw back into it.
     const from = this.#current ?? this.#finishedFrom;
     const suite = keys.suite.name;
+    // Copied before the install, which may wipe what it is given; handed out only once installed.
+    const exported: DtlsExportedKeys | null = this.#exportKeys ? {
+      inbound: { suite, masterKey: Uint8Array.from(keys.remoteKey), masterSalt: Uint8Array.from(keys.remoteSalt) },
+      outbound: { suite, masterKey: Uint8Array.from(keys.localKey), masterSalt: Uint8Array.from(keys.localSalt) },
+    } : null;
     try {
       this.#host.installDtlsKeys(
         { suite, masterKey: keys.remoteKey, masterSalt: keys.remoteSalt },
@@ -223,6 +263,7 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
       // E.g. the core's context table is full. The stream stays pending; the association
       // is of no use without contexts, so end it (the endpoint directly: close() would mean
       // the owner is gone and silence the error event).
+      if (exported !== null) wipeExportedKeys(exported);
       this.#fail('E_DTLS_INTERNAL', `SRTP contexts could not be created: ${e instanceof Error ? e.message : 'unknown error'}`);
       this.#endpoint.close();
       return;
@@ -236,6 +277,15 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
     // The datagram that carried the peer's authenticated last flight (or the one that
     // completed the handshake, when the fingerprint came later) proves this address.
     if (from !== null) this.#host.latch(false, from.address, from.port);
+    if (exported !== null) {
+      process.nextTick(() => {
+        try {
+          if (!this.#closing) this.emit('keys', exported);
+        } finally {
+          wipeExportedKeys(exported);
+        }
+      });
+    }
     this.#later(() => this.emit('connected', { suite }));
   }
 

@@ -7,7 +7,7 @@ import { suiteByName, type CryptoSuite, type SuiteName } from '../../crypto/suit
 import { RelayError, type RelayErrorCode } from '../../errors.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from '../MediaStream.ts';
 import type { MediaStreamHandle } from '../MediaStreamHandle.ts';
-import { newDtlsCounters, usableFingerprints, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
+import { newDtlsCounters, usableFingerprints, wipeExportedKeys, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
 import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
 import type { FromWorker, StatsItem } from './protocol.ts';
 import { validateIndexState, type StreamIndexState } from '../indexState.ts';
@@ -87,13 +87,17 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
       throw new RelayError('E_INVALID_STATE', 'DTLS is already running on the stream', { index: this.index, state: this.#dtls });
     }
     const remoteFingerprints = usableFingerprints(o.remoteFingerprints);
-    // The worker drops the stream's keys until the handshake completes; mirror that now.
-    this.inMode = this.outMode = 'pending';
-    this.inSuite = this.outSuite = null;
+    // The worker drops the stream's keys until the handshake completes (unless told to keep
+    // them); mirror that now.
+    if (o.keepKeys !== true) {
+      this.inMode = this.outMode = 'pending';
+      this.inSuite = this.outSuite = null;
+    }
     this.#dtls = 'handshaking';
     const p = o.srtpPolicy;
     const srtpPolicy = p ? { ...(p.suites ? { suites: [...p.suites] } : {}), ...(p.minRank !== undefined ? { minRank: p.minRank } : {}) } : undefined;
-    this.worker.post({ t: 'dtls-start', id: this.id, role: o.role, remoteFingerprints, ...(srtpPolicy ? { srtpPolicy } : {}) });
+    this.worker.post({ t: 'dtls-start', id: this.id, role: o.role, remoteFingerprints, ...(srtpPolicy ? { srtpPolicy } : {}),
+      ...(o.exportKeys === true ? { exportKeys: true } : {}), ...(o.keepKeys === true ? { keepKeys: true } : {}) });
   }
 
   setRemoteFingerprints(fingerprints: readonly string[]): void {
@@ -160,6 +164,16 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     this.inMode = this.outMode = 'srtp';
     this.#dtls = 'connected';
     this.emit('dtlsconnected', { suite });
+  }
+
+  /** @internal Keys the worker exported (startDtls with exportKeys); zeroed once the listeners return. */
+  applyDtlsKeys(inbound: StreamCrypto, outbound: StreamCrypto): void {
+    const keys = { inbound, outbound };
+    try {
+      if (!this.#closed) this.emit('dtlskeys', keys);
+    } finally {
+      wipeExportedKeys(keys);
+    }
   }
 
   /** @internal The worker's handshake failed; the stream has no keys. */

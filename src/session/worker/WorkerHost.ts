@@ -7,6 +7,7 @@ import { RelayError, type RelayErrorCode } from '../../errors.ts';
 import type { FromWorker, StatsItem, ToWorker, WorkerInit } from './protocol.ts';
 import type { SecurityEvent } from '../RateLimiter.ts';
 import { RemoteMediaStream } from './RemoteMediaStream.ts';
+import { wipeExportedKeys } from '../StreamDtls.ts';
 
 export interface WorkerHostEvents {
   security: [SecurityEvent];
@@ -138,6 +139,12 @@ export class WorkerHost extends EventEmitter<WorkerHostEvents> {
       case 'dtls-error':
         this.#streams.get(m.id)?.applyDtlsError(m.code, m.message);
         return;
+      case 'dtls-keys': {
+        const s = this.#streams.get(m.id);
+        if (s !== undefined) s.applyDtlsKeys(m.inbound, m.outbound);
+        else wipeExportedKeys(m);
+        return;
+      }
       case 'stats':
         for (const item of m.items) this.#streams.get(item.id)?.applyStats(item);
         if (m.req !== 0) {

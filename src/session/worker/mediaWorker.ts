@@ -38,6 +38,11 @@ port.on('message', (m: ToWorker) => {
           streams.set(m.id, s);
           s.on('latch', ({ rtcp, endpoint }) => post({ t: 'latch', id: m.id, rtcp, endpoint }));
           s.on('keysoftlimit', (e) => post({ t: 'keysoftlimit', id: m.id, ...e }));
+          s.on('dtlskeys', ({ inbound, outbound }) => {
+            // Transferred, not cloned: no copy stays here (the stream wipes its own after this).
+            const msg: FromWorker = { t: 'dtls-keys', id: m.id, inbound: { ...inbound }, outbound: { ...outbound } };
+            port.postMessage(msg, [inbound.masterKey.buffer, inbound.masterSalt.buffer, outbound.masterKey.buffer, outbound.masterSalt.buffer] as ArrayBuffer[]);
+          });
           s.on('dtlsconnected', ({ suite }) => post({ t: 'dtls-connected', id: m.id, suite }));
           s.on('dtlserror', ({ code, message }) => post({ t: 'dtls-error', id: m.id, code, message }));
           post({ t: 'bound', id: m.id });
@@ -76,7 +81,10 @@ port.on('message', (m: ToWorker) => {
     case 'dtls-fingerprints': {
       const s = streams.get(m.id);
       try {
-        if (m.t === 'dtls-start') s?.startDtls({ role: m.role, remoteFingerprints: m.remoteFingerprints, ...(m.srtpPolicy ? { srtpPolicy: m.srtpPolicy } : {}) });
+        if (m.t === 'dtls-start') {
+          s?.startDtls({ role: m.role, remoteFingerprints: m.remoteFingerprints, ...(m.srtpPolicy ? { srtpPolicy: m.srtpPolicy } : {}),
+            ...(m.exportKeys === true ? { exportKeys: true } : {}), ...(m.keepKeys === true ? { keepKeys: true } : {}) });
+        }
         else s?.setRemoteFingerprints(m.remoteFingerprints);
       } catch (e) {
         // The main thread made the same checks before posting, so this is unexpected.

@@ -29,7 +29,7 @@ export type ToWorker =
   | { t: 'crypto'; id: number; dir: 'in' | 'out'; spec: CryptoSpecMsg | null }
   | { t: 'set'; id: number; rtcpMux: boolean; strictSource: boolean }
   | { t: 'rate'; id: number; rate: { pps: number; bps: number } | null }
-  | { t: 'dtls-start'; id: number; role: 'client' | 'server'; remoteFingerprints: string[]; srtpPolicy?: DtlsSrtpPolicy }
+  | { t: 'dtls-start'; id: number; role: 'client' | 'server'; remoteFingerprints: string[]; srtpPolicy?: DtlsSrtpPolicy; exportKeys?: boolean; keepKeys?: boolean }
   | { t: 'dtls-fingerprints'; id: number; remoteFingerprints: string[] }
   | { t: 'index-state'; id: number; req: number }
   | { t: 'index-floor'; id: number; req: number; floor: StreamIndexState }
@@ -53,6 +53,8 @@ export type FromWorker =
   | { t: 'latch'; id: number; rtcp: boolean; endpoint: Endpoint }
   | { t: 'keysoftlimit'; id: number; direction: 'inbound' | 'outbound'; kind: 'srtp' | 'srtcp' }
   | { t: 'dtls-connected'; id: number; suite: SuiteName }
+  /** Only for a stream started with exportKeys: the keys' buffers are transferred (the worker keeps none). */
+  | { t: 'dtls-keys'; id: number; inbound: CryptoSpecMsg; outbound: CryptoSpecMsg }
   | { t: 'dtls-error'; id: number; code: DtlsErrorCode; message: string }
   | { t: 'stats'; req: number; items: StatsItem[] }
   | { t: 'security'; event: SecurityEvent }
