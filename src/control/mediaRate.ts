@@ -33,6 +33,8 @@ const RTCP_PPS = 2;
 const DEFAULT_PTIME_MS = 20;
 /** The shortest packet time honoured: below it a=ptime is a typo or an attack on the budget. */
 const MIN_PTIME_MS = 5;
+/** The longest a=ptime believed; beyond it the value is nonsense and the default holds (a budget near 0 packets/s would cut the call). */
+const MAX_PTIME_MS = 1000;
 /** Video packets are counted as at least this large when the packet rate comes from b= (a 1 Mbit/s stream: 417 packets/s). */
 const MIN_VIDEO_PACKET_BYTES = 300;
 
@@ -88,7 +90,7 @@ export function nominalRate(session: readonly SdpLine[], media: readonly SdpLine
   const codecs = fmts.map(Number).filter((pt) => Number.isInteger(pt) && pt >= 0 && pt <= 127)
     .map((pt) => names.get(pt) ?? STATIC_PT.get(pt) ?? null);
   if (codecs.length === 0) return null;
-  const ptimes = attr(media, 'ptime').map(Number).filter((x) => Number.isFinite(x) && x > 0);
+  const ptimes = attr(media, 'ptime').map(Number).filter((x) => Number.isFinite(x) && x > 0 && x <= MAX_PTIME_MS);
   const ptime = Math.max(MIN_PTIME_MS, ptimes[0] ?? DEFAULT_PTIME_MS);
   const hasEvents = codecs.some((c) => c !== null && EVENT_CODECS.has(c));
   let bitsPerSecond = bandwidth(media) ?? bandwidth(session);
@@ -100,8 +102,15 @@ export function nominalRate(session: readonly SdpLine[], media: readonly SdpLine
   if (bitsPerSecond === null) {
     // Without b=, every offered codec must have a known rate (the sender may use any of them).
     if (kind !== 'audio' || codecs.some((c) => c === null || !CODEC_BPS.has(c))) return null;
-    bitsPerSecond = Math.max(...codecs.map((c) => CODEC_BPS.get(c!)!));
-    basis = `codec ${codecs.filter((c) => CODEC_BPS.get(c!)! === bitsPerSecond)[0]}`;
+    // A loop, not Math.max(...): the format list is as long as the SDP makes it.
+    let top = '';
+    let topBps = -1;
+    for (const c of codecs) {
+      const v = CODEC_BPS.get(c!)!;
+      if (v > topBps) { top = c!; topBps = v; }
+    }
+    bitsPerSecond = topBps;
+    basis = `codec ${top}`;
   }
   const bps = bitsPerSecond / 8 + pps * PACKET_OVERHEAD_BYTES;
   return { pps: Math.ceil(pps), bps: Math.ceil(bps), basis: `${basis} ptime ${ptime}${hasEvents ? ' +telephone-event' : ''}` };

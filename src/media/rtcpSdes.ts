@@ -23,7 +23,8 @@ export type SdesItemVisitor = (ssrc: number, type: number, textStart: number, te
 /**
  * Visits every SDES item of the compound RTCP packet in buf[0, len). Returns the number of
  * items, or -1 when the compound is malformed (bad version, a length running past the end,
- * padding larger than its packet, a chunk without its end item). Items before the fault have
+ * padding larger than its packet, a chunk without its end item, non-null octets after an SDES
+ * packet's last declared chunk). Items before the fault have
  * been visited by then, so a caller that modifies the packet validates first (visit = null).
  */
 export function walkSdes(buf: Uint8Array, len: number, visit: SdesItemVisitor | null): number {
@@ -79,6 +80,9 @@ function walkChunks(buf: Uint8Array, off: number, end: number, count: number, vi
       pos += 2 + length;
     }
   }
+  // Octets past the declared chunks (a count too small for the packet) are never rewritten:
+  // any but null octets could carry a name, so such a packet is malformed.
+  for (; pos < end; pos++) if (buf[pos] !== 0) return -1;
   return items;
 }
 

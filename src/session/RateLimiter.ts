@@ -209,7 +209,9 @@ export class StreamAdmission implements PacketAdmission {
    */
   setStreamRate(rate: Rate | null): void {
     const d = this.#defaultRate;
-    const cap = (v: number, c: number) => (c <= 0 ? Math.max(0, v) : v <= 0 ? c : Math.min(v, c));
+    // NaN compares false everywhere: in a bucket it would mean "unlimited", so a rate that is
+    // not a finite positive number leaves that dimension at its configured value.
+    const cap = (v: number, c: number) => (!Number.isFinite(v) || v <= 0 ? c : c <= 0 ? v : Math.min(v, c));
     const r = rate === null ? d : { pps: cap(rate.pps, d.pps), bps: cap(rate.bps, d.bps) };
     this.#latched.setRate(r);
     this.#others.setRate({ pps: r.pps * this.#othersShare, bps: r.bps * this.#othersShare });

@@ -86,6 +86,7 @@ export function aheadOf(state: StreamIndexState, margin: IndexMargin): StreamInd
  * the core.
  */
 export function validateIndexState(state: StreamIndexState): void {
+  if (typeof state !== 'object' || state === null) throw new RelayError('E_BAD_REQUEST', 'index state missing');
   checkList(state.srtpIn, MAX_SRTP_INDEX, 'srtpIn');
   checkList(state.srtpOut, MAX_SRTP_INDEX, 'srtpOut');
   checkList(state.srtcpIn, MAX_SRTCP_INDEX, 'srtcpIn');
@@ -100,6 +101,7 @@ function checkList(list: readonly SsrcIndex[], max: number, what: string): void 
   if (!Array.isArray(list)) throw new RelayError('E_BAD_REQUEST', 'index state list missing', { list: what });
   const seen = new Set<number>();
   for (const e of list) {
+    if (typeof e !== 'object' || e === null) throw new RelayError('E_BAD_REQUEST', 'index state entry is not an object', { list: what });
     if (!Number.isInteger(e.ssrc) || e.ssrc < 0 || e.ssrc > 0xffffffff) {
       throw new RelayError('E_BAD_REQUEST', 'bad SSRC in index state', { list: what });
     }
