@@ -170,6 +170,11 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   applyDtlsKeys(inbound: StreamCrypto, outbound: StreamCrypto): void {
     const keys = { inbound, outbound };
     try {
+      // The worker installed them before posting: mirror that now, as 'dtls-connected' comes
+      // after this and the listeners (replication) record the stream's modes with the keys.
+      const suite = suiteByName(inbound.suite) ?? null;
+      this.inSuite = this.outSuite = suite;
+      this.inMode = this.outMode = 'srtp';
       if (!this.#closed) this.emit('dtlskeys', keys);
     } finally {
       wipeExportedKeys(keys);
