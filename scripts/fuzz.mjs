@@ -4,6 +4,10 @@
 // prints how many inputs every target took. CI runs the same files inside `npm test` with
 // their small default budgets (each file well under 10 s).
 //
+// Targets (one file each): bencode/ng requests, SDP, SDES a=crypto, DTLS records, the WASM
+// core, the relay's packet path, RTCP SDES walker/rewriter (topology hiding), SDP-derived
+// stream rates (mediaRate), the policy ng flags, and the replicated call/index record decoders.
+//
 // Environment:
 //   FUZZ_ITERATIONS       inputs per parser target (default 200000; relay and DTLS endpoints use their share)
 //   FUZZ_CORE_ITERATIONS  packets per suite into the WASM core, each also protected (default 50000:
