@@ -36,7 +36,7 @@ import type { DtlsExportedKeys, DtlsSrtpPolicy, StartDtlsOptions } from '../sess
 import {
   answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
 } from './dtlsSdp.ts';
-import { isPolicyFlag, resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
+import { isPolicyFlag, requiresSrtp, resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
 import { EventEmitter } from 'node:events';
 import { dtlsProfileAudit, RequestGuard, type PolicyEvents } from './RequestGuard.ts';
 import { applyMediaRates } from './mediaRate.ts';
@@ -416,19 +416,24 @@ export class CallController {
     // DTLS on the offerer's side: a UDP/TLS m= line, or a dual offer (a=crypto and
     // a=fingerprint on RTP/SAVP) when the policy prefers DTLS and DTLS can run here.
     let offererDtls: Extract<OfferDecision, { kind: 'relay' }>['offererDtls'] = null;
+    // The policy's key exchanges, narrowed by the request's DTLS=off (never widened by it).
+    const sdesOk = policy.keyExchanges.includes('sdes');
+    const dtlsOk = policy.keyExchanges.includes('dtls') && dtlsMode !== 'off';
     if (m.cls === 'dtls') {
       if (dtlsMode === 'off') throw new RelayError('E_BAD_REQUEST', 'DTLS off for a DTLS-SRTP only offer', { media });
+      if (!dtlsOk) throw new RelayError('E_NO_COMMON_SUITE', 'DTLS-SRTP offered but the policy allows SDES key exchange only', { media });
       if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP offered without a=rtcp-mux', { media });
-      offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
+      offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media, policy.minFingerprintHash), setup: peerSetup(m.setup, media) };
     } else if (secure && m.fingerprints.length > 0) {
       // SDES from a leg marked insecure is refused: DTLS then even when the policy prefers SDES.
-      if ((!policy.preferDtls && !guard.refusesSdes('sender')) || dtlsMode === 'off' || !m.rtcpMux) {
+      // Without SDES in the policy a dual offer is DTLS or nothing (refused below).
+      if (!dtlsOk || !m.rtcpMux || (sdesOk && !policy.preferDtls && !guard.refusesSdes('sender'))) {
         warnings.push(`media ${media}: a=fingerprint ignored: SDES chosen`);
       } else {
         try {
-          offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media), setup: peerSetup(m.setup, media) };
+          offererDtls = { fingerprints: canonicalFingerprints(m.fingerprints, media, policy.minFingerprintHash), setup: peerSetup(m.setup, media) };
         } catch (e) {
-          if (!(e instanceof RelayError) || m.crypto.length === 0) throw e;
+          if (!(e instanceof RelayError) || m.crypto.length === 0 || !sdesOk) throw e;
           warnings.push(`media ${media}: DTLS-SRTP not usable (${e.code}): SDES chosen`);
         }
       }
@@ -439,6 +444,9 @@ export class CallController {
     let floorRank = policy.minRank;
     if (offererDtls !== null) {
       if (dtlsSuites(policy, policy.minRank).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile allowed by the policy', { media });
+    } else if (lines.length > 0 && !sdesOk) {
+      if (secure) throw new RelayError('E_BID_DOWN', 'a=crypto (SDES) offered but the policy allows no SDES key exchange', { media });
+      warnings.push(`media ${media}: SDES on RTP/AVP not used (the policy allows no SDES key exchange): plain RTP`);
     } else if (!secure && lines.length > 0 && guard.refusesSdes('sender')) {
       warnings.push(`media ${media}: SDES on RTP/AVP from signalling marked insecure not used: plain RTP`);
     } else if (secure || lines.length > 0) {
@@ -459,9 +467,25 @@ export class CallController {
       }
     }
 
-    const answererProtocol = transport ?? m.protocol;
+    if (requiresSrtp(policy, 'offerer') && offererDtls === null && offererCrypto === null) {
+      throw new RelayError('E_BID_DOWN', 'policy requires SRTP from the offerer but the offer is plain RTP', { media });
+    }
+    let answererProtocol = transport ?? m.protocol;
+    if (requiresSrtp(policy, 'answerer') && !isSecureProtocol(answererProtocol)) {
+      if (transport !== undefined) throw new RelayError('E_BID_DOWN', 'policy requires SRTP towards the answerer but transport-protocol is plain RTP', { media });
+      const via = sdesOk && !sdesOff ? 'sdes' : dtlsOk ? 'dtls' : null;
+      if (via === null) throw new RelayError('E_BID_DOWN', 'policy requires SRTP towards the answerer but no key exchange is left', { media });
+      answererProtocol = securedProtocol(answererProtocol, via);
+    }
+    if (!sdesOk && isSecureProtocol(answererProtocol) && !answererProtocol.startsWith('UDP/TLS/')) {
+      // Never SDES towards the answerer: DTLS-SRTP instead, unless the SBE insisted on RTP/SAVP.
+      if (transport !== undefined) throw new RelayError('E_BAD_REQUEST', 'transport-protocol RTP/SAVP but the policy allows no SDES key exchange', { media });
+      if (!dtlsOk) throw new RelayError('E_NO_COMMON_SUITE', 'no key exchange left to offer the answerer', { media });
+      answererProtocol = securedProtocol(answererProtocol, 'dtls');
+    }
     if (answererProtocol.startsWith('UDP/TLS/')) {
       if (dtlsMode === 'off') throw new RelayError('E_BAD_REQUEST', 'DTLS off but the answerer side is UDP/TLS', { media });
+      if (!dtlsOk) throw new RelayError('E_BAD_REQUEST', 'transport-protocol UDP/TLS but the policy allows no DTLS-SRTP', { media });
       const floor = policy.matchOffererFloor ? Math.max(floorRank, policy.minRank) : policy.minRank;
       if (dtlsSuites(policy, floor).length === 0) throw new RelayError('E_NO_COMMON_SUITE', 'no DTLS-SRTP profile left to offer', { media });
       const setup: SetupValue = dtlsMode === 'active' || dtlsMode === 'passive' ? dtlsMode : 'actpass';
@@ -478,7 +502,7 @@ export class CallController {
       if (answererSrtp === 'required') throw new RelayError('E_BAD_REQUEST', 'SDES-off leaves RTP/SAVP without keying', { media: mediaNo(m) });
       answererSrtp = 'none';
     }
-    if (answererSrtp === 'optional' && guard.refusesSdes('peer')) answererSrtp = 'none';
+    if (answererSrtp === 'optional' && (guard.refusesSdes('peer') || !sdesOk)) answererSrtp = 'none';
     if (answererSrtp !== 'none') guard.insecureSdes('peer', media);
     if (answererSrtp !== 'none') {
       suites = suitesToOffer(policy, floorRank);
@@ -565,7 +589,7 @@ export class CallController {
           addRtcp: false,
           rtcpMux: om.muxToAnswerer,
           crypto: om.offered.map((l) => cryptoValue(l.key, l.tag, true)),
-          dtls: om.answererDtls === null ? null : { fingerprint: this.#relay.dtlsFingerprint, setup: om.answererDtls.setup },
+          dtls: om.answererDtls === null ? null : { fingerprint: this.#relay.dtlsFingerprintFor(om.policy.minFingerprintHash), setup: om.answererDtls.setup },
         };
       }),
     };
@@ -641,7 +665,7 @@ export class CallController {
         throw new RelayError(isSecureProtocol(m.protocol) || m.cls === 'rtp' ? 'E_BID_DOWN' : 'E_BAD_SDP', 'answer to a DTLS-SRTP offer without DTLS-SRTP', { media });
       }
       if (m.fingerprints.length === 0) throw new RelayError('E_BID_DOWN', 'answer to a DTLS-SRTP offer without a=fingerprint', { media });
-      const fingerprints = canonicalFingerprints(m.fingerprints, media);
+      const fingerprints = canonicalFingerprints(m.fingerprints, media, guard.policy.minFingerprintHash);
       const setup = peerSetup(m.setup, media);
       const role = roleFromAnswer(om.answererDtls.setup, setup, media);
       if (!m.rtcpMux) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP answer without a=rtcp-mux', { media });
@@ -652,6 +676,8 @@ export class CallController {
       }
       if (m.crypto.length > 0) warnings.push(`media ${media}: a=crypto in a DTLS-SRTP answer ignored`);
       if (om.offererCrypto !== null && om.offererDtls === null) guard.insecureSdes('peer', media);
+      guard.keyExchange('dtls', media);
+      guard.offererSide(om.offererDtls !== null ? 'dtls' : om.offererCrypto !== null ? 'sdes' : null, media);
       return {
         kind: 'relay', offer: om, media: m, srtp: null, remote: remoteOf(m, sdp, o), muxAnswerer: true,
         muxOfferer: om.offererDtls !== null || (om.offererMux && !flags.has('reject')),
@@ -682,6 +708,9 @@ export class CallController {
     }
     if (om.offererCrypto !== null && om.offererDtls === null) guard.insecureSdes('peer', media);
     if (mine !== undefined) guard.rekey({ mode: mine.stream.inMode, suite: mine.stream.inSuite }, srtp?.answer.suite ?? null, media);
+    if (srtp !== null) guard.keyExchange('sdes', media);
+    else guard.requireSrtp('answerer', media);
+    guard.offererSide(om.offererDtls !== null ? 'dtls' : om.offererCrypto !== null ? 'sdes' : null, media);
     const muxAnswerer = om.muxToAnswerer && (m.rtcpMux || flags.has('require'));
     const muxOfferer = om.offererDtls !== null || (om.offererMux && !flags.has('reject') && (muxAnswerer || flags.has('accept') || flags.has('demux')));
     return { kind: 'relay', offer: om, media: m, srtp, remote: remoteOf(m, sdp, o), muxAnswerer, muxOfferer, answererDtls: null, offererRole };
@@ -758,7 +787,7 @@ export class CallController {
       addRtcp: false,
       rtcpMux: d.muxOfferer,
       crypto: mine.outKey === null || mine.dtls != null ? [] : [cryptoValue(mine.outKey, mine.outTag, mine.outPadded)],
-      dtls: mine.dtls == null ? null : { fingerprint: this.#relay.dtlsFingerprint, setup: setupOf(mine.dtls.role) },
+      dtls: mine.dtls == null ? null : { fingerprint: this.#relay.dtlsFingerprintFor(guard.policy.minFingerprintHash), setup: setupOf(mine.dtls.role) },
     };
   }
 
@@ -844,6 +873,12 @@ function inboundCrypto(line: SdesCrypto): StreamCrypto {
         ...(k.lifetime !== undefined ? { lifetime: BigInt(k.lifetime) } : {}) })),
     } : {}),
   };
+}
+
+/** `protocol` (RTP/AVP(F) or RTP/SAVP(F)) keyed by `via`, with the same feedback profile. */
+function securedProtocol(protocol: string, via: 'sdes' | 'dtls'): string {
+  const profile = protocol.endsWith('F') ? 'SAVPF' : 'SAVP';
+  return via === 'sdes' ? `RTP/${profile}` : `UDP/TLS/RTP/${profile}`;
 }
 
 /** The request without the policy flags RequestGuard reads (they are not "ignored"). */

@@ -29,6 +29,7 @@ import { SUITES, suiteByName } from '../crypto/suites.ts';
 import { isSecureProtocol, parseSdp } from '../sdp/parse.ts';
 import { TokenBucket } from './TokenBucket.ts';
 import { kebabOf, POLICY_CHECKS, type PolicyCheck } from './policyChecks.ts';
+import { FINGERPRINT_HASHES, KEY_EXCHANGES } from './policy.ts';
 import type { CallControl } from './commands.ts';
 import {
   ICE_MODES, normalizeNgDict, REPLACE_OPTIONS, RTCP_MUX_OPTIONS, TRANSPORT_PROTOCOLS,
@@ -164,6 +165,10 @@ export interface HttpCryptoPolicy {
    * active RTP section, and so must the transport offered to the other party. Default false.
    */
   requireSrtp?: boolean;
+  /** Key exchanges this call may use (sdes, dtls): narrows the relay's srtp.keyExchanges. Default: the relay's. */
+  keyExchanges?: string[];
+  /** Weakest a=fingerprint hash for this call: raises the relay's srtp.minFingerprintHash, never lowers it. */
+  minFingerprintHash?: string;
   /** Per check (POLICY_CHECKS): refuse or audit, for this request. Default: the relay's verdicts. */
   onViolation?: Partial<Record<PolicyCheck, 'refuse' | 'audit'>>;
 }
@@ -230,7 +235,10 @@ const CARRIED = SUITES.filter((s) => s.encrypts).map((s) => s.name as string);
 function parsePolicy(v: unknown): HttpCryptoPolicy | undefined {
   if (v === undefined) return undefined;
   if (!isObject(v)) bad('policy must be an object');
-  onlyKeys(v, ['allowedSuites', 'minimumSuite', 'requireSrtp', 'onViolation'], 'policy');
+  onlyKeys(v, ['allowedSuites', 'minimumSuite', 'requireSrtp', 'keyExchanges', 'minFingerprintHash', 'onViolation'], 'policy');
+  const keyExchanges = strList(v, 'keyExchanges', 'policy', KEY_EXCHANGES);
+  if (keyExchanges !== undefined && keyExchanges.length === 0) bad('policy.keyExchanges must name sdes, dtls or both');
+  const minFingerprintHash = oneOf(v, 'minFingerprintHash', 'policy', FINGERPRINT_HASHES);
   const allowedSuites = strList(v, 'allowedSuites', 'policy', CARRIED);
   const minimumSuite = oneOf(v, 'minimumSuite', 'policy', CARRIED);
   const requireSrtp = v.requireSrtp;
@@ -246,7 +254,7 @@ function parsePolicy(v: unknown): HttpCryptoPolicy | undefined {
       if (verdict !== undefined) onViolation[c] = verdict as 'refuse' | 'audit';
     }
   }
-  return { allowedSuites, minimumSuite, requireSrtp, onViolation };
+  return { allowedSuites, minimumSuite, requireSrtp, keyExchanges, minFingerprintHash, onViolation };
 }
 
 function parseSdpBody(v: unknown, answer: boolean): SdpBody {
@@ -296,6 +304,11 @@ function toNgDict(command: 'offer' | 'answer', callId: string, b: SdpBody): Reco
   const flags = Object.entries(p?.onViolation ?? {}).map(([c, verdict]) => `${verdict}-${kebabOf(c as PolicyCheck)}`);
   if (b.signalling === 'insecure') flags.push('insecure-signalling');
   if (b.peerSignalling === 'insecure') flags.push('insecure-signalling-peer');
+  for (const x of p?.keyExchanges ?? []) flags.push(`key-exchange-${x}`);
+  if (p?.minFingerprintHash !== undefined) flags.push(`min-fingerprint-hash-${p.minFingerprintHash}`);
+  // The controller enforces it too (checkRequireSrtp below is the early, stricter check): an
+  // offer's requirement covers both parties, an answer's the answering party.
+  if (p?.requireSrtp === true) flags.push(command === 'offer' ? 'require-srtp' : 'require-srtp-answerer');
   if (flags.length > 0) d.flags = flags;
   return d;
 }

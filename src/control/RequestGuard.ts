@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { suiteByName, type CryptoSuite, type SuiteName } from '../crypto/suites.ts';
 import { RelayError } from '../errors.ts';
 import type { CryptoPolicy, RequestPolicy } from './policy.ts';
-import { requestPolicy } from './policy.ts';
+import { requestPolicy, requiresSrtp } from './policy.ts';
 import { Audit, type PolicyCheck, type PolicyViolation } from './policyChecks.ts';
 
 /** One audited violation of a committed request, as SecurityLog and metrics see it. */
@@ -78,6 +78,27 @@ export class RequestGuard {
     return marked && this.policy.sdesOverInsecureSignalling !== 'allow' && this.audit.verdict('sdesInsecureSignalling') === 'refuse';
   }
 
+
+  /** Refuses keying with `kind` when this request's policy does not allow that key exchange. */
+  keyExchange(kind: 'sdes' | 'dtls', media: number): void {
+    if (this.policy.keyExchanges.includes(kind)) return;
+    if (kind === 'sdes') throw new RelayError('E_BID_DOWN', 'a=crypto (SDES) keying but the policy allows no SDES key exchange', { media });
+    throw new RelayError('E_NO_COMMON_SUITE', 'DTLS-SRTP keying but the policy allows SDES key exchange only', { media });
+  }
+
+  /**
+   * Refuses plain RTP on `party`'s side when this request's policy requires SRTP there. Not an
+   * audited check: the requirement is the SBE's or operator's explicit word, so it always holds.
+   */
+  requireSrtp(party: 'offerer' | 'answerer', media: number): void {
+    if (requiresSrtp(this.policy, party)) throw new RelayError('E_BID_DOWN', `policy requires SRTP from the ${party} but it is plain RTP`, { media });
+  }
+
+  /** An answer's checks of the offerer's side, decided at the offer (`keying`: null = plain RTP). */
+  offererSide(keying: 'sdes' | 'dtls' | null, media: number): void {
+    if (keying === null) this.requireSrtp('offerer', media);
+    else this.keyExchange(keying, media);
+  }
 
   /**
    * A re-offer or re-answer re-keys a side that runs `current` to `next` (null: plain RTP;

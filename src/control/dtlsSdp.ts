@@ -2,14 +2,16 @@
 // a=fingerprint values in canonical form, and which DTLS role the relay takes from a=setup
 // (RFC 5763 §5, RFC 4145 §4). Nothing here touches a stream.
 //
-// - Fingerprints: hash names in any case (baresip writes `SHA-256`); sha-256/384/512 kept;
-//   a line with only sha-1 is a bid-down (E_BID_DOWN); nothing parseable is E_BAD_SDP.
+// - Fingerprints: hash names in any case (baresip writes `SHA-256`); those at or above the
+//   policy's minimum hash kept (sha-1 never); a section whose only parseable fingerprints are
+//   weaker is a bid-down (E_BID_DOWN); nothing parseable is E_BAD_SDP.
 // - Roles: answering `actpass`, the relay answers `active` (it is the DTLS client) unless the
 //   request's `DTLS` says passive; answering `active` or no a=setup at all (baresip's default
 //   is active), it answers `passive`; answering `passive`, it answers `active`.
 import { RelayError } from '../errors.ts';
 import { DtlsError, formatFingerprint, parseFingerprint } from '../keying/dtls/index.ts';
 import type { DtlsMode } from './ngRequest.ts';
+import { hashAtLeast, type FingerprintHash } from './policy.ts';
 
 export type DtlsRole = 'client' | 'server';
 export type SetupValue = 'active' | 'passive' | 'actpass';
@@ -27,23 +29,25 @@ export function peerSetup(value: string | null, media: number): SetupValue | nul
 }
 
 /**
- * The peer's fingerprints, canonical and sorted (so a re-offer can be compared). Throws
- * E_BID_DOWN when sha-1 is all there is, E_BAD_SDP when no line parses.
+ * The peer's fingerprints at or above `min`, canonical and sorted (so a re-offer can be
+ * compared). Throws E_BID_DOWN when only weaker ones parse, E_BAD_SDP when no line parses.
+ * Weaker ones are dropped rather than kept alongside: the handshake checks the strongest
+ * expected hash, and a stored weak one could only ever matter to a later comparison.
  */
-export function canonicalFingerprints(values: readonly string[], media: number): string[] {
+export function canonicalFingerprints(values: readonly string[], media: number, min: FingerprintHash = 'sha-256'): string[] {
   if (values.length === 0) throw new RelayError('E_BAD_SDP', 'DTLS-SRTP media without a=fingerprint', { media });
   const out = new Set<string>();
-  let sha1 = 0;
+  let weak = 0;
   for (const v of values) {
     try {
       const fp = parseFingerprint(v, { insecureAllowSha1: true });
-      if (fp.algorithm === 'sha-1') { sha1++; continue; }
+      if (!hashAtLeast(fp.algorithm, min)) { weak++; continue; }
       out.add(formatFingerprint(fp));
     } catch (e) {
       if (!(e instanceof DtlsError)) throw e;
     }
   }
-  if (out.size === 0 && sha1 > 0) throw new RelayError('E_BID_DOWN', 'a=fingerprint uses sha-1 only (sha-256 or stronger required)', { media });
+  if (out.size === 0 && weak > 0) throw new RelayError('E_BID_DOWN', `a=fingerprint hashes are all weaker than the policy's ${min}`, { media, minimum: min });
   if (out.size === 0) throw new RelayError('E_BAD_SDP', 'no usable a=fingerprint for DTLS-SRTP (sha-256/384/512 expected)', { media, given: values.length });
   return [...out].sort();
 }

@@ -187,7 +187,9 @@ export function openApiDocument(version: string): Json {
           properties: {
             allowedSuites: { type: 'array', maxItems: 16, items: { type: 'string', enum: suites }, description: 'SDES suites allowed.' },
             minimumSuite: { type: 'string', enum: suites, description: 'Nothing weaker than this suite is agreed to.' },
-            requireSrtp: { type: 'boolean', default: false, description: 'Refuse plain RTP: every active RTP section of this SDP, and the transport offered to the other party, must be SRTP (422 E_BID_DOWN otherwise).' },
+            requireSrtp: { type: 'boolean', default: false, description: 'Refuse plain RTP: every active RTP section of this SDP, and the transport offered to the other party, must be SRTP (422 E_BID_DOWN otherwise). Adds to the relay\'s srtp.requireSrtp (an offer\'s covers both parties, an answer\'s the answering one).' },
+            keyExchanges: { type: 'array', minItems: 1, maxItems: 2, items: { type: 'string', enum: ['sdes', 'dtls'] }, description: 'Key exchanges this call may use; narrows the relay\'s srtp.keyExchanges, never widens it. Without sdes, a=crypto is refused (422 E_BID_DOWN) and DTLS-SRTP is offered instead; without dtls, DTLS-SRTP offers are refused (422 E_NO_COMMON_SUITE).' },
+            minFingerprintHash: { type: 'string', enum: ['sha-256', 'sha-384', 'sha-512'], description: 'Weakest a=fingerprint hash accepted from the peer, and the hash of the relay\'s own; raises the relay\'s srtp.minFingerprintHash, never lowers it. Only weaker fingerprints: 422 E_BID_DOWN.' },
             onViolation: {
               type: 'object',
               additionalProperties: false,

@@ -97,6 +97,70 @@ export interface CryptoPolicy {
    * not affected at all.
    */
   readonly sdesOverInsecureSignalling: 'refuse' | 'audit' | 'allow';
+  /**
+   * Weakest hash a peer's a=fingerprint may use, and the hash of the relay's own a=fingerprint
+   * (RFC 8122 §5). Weaker peer fingerprints are ignored; a DTLS media section with only weaker
+   * ones is E_BID_DOWN. Default 'sha-256' (what every deployed endpoint sends); sha-1 is never
+   * accepted: a second preimage on it would let an attacker on the signalling path forge a
+   * certificate the handshake accepts.
+   */
+  readonly minFingerprintHash: FingerprintHash;
+  /**
+   * How SRTP keys may be agreed: SDES (a=crypto, keys inside the SDP) and/or DTLS-SRTP (keys
+   * from a handshake on the media path). Without 'sdes', a=crypto offers and answers are refused
+   * (E_BID_DOWN; a dual offer is keyed with DTLS) and the relay offers UDP/TLS instead of
+   * RTP/SAVP; without 'dtls', DTLS-SRTP offers are refused (E_NO_COMMON_SUITE) and never made.
+   * Default both: SDES is what most SIP phones and trunks do, DTLS what WebRTC does. Per call
+   * the ng `key-exchange-<x>` flags, `DTLS=off` and `SDES-off` only narrow it.
+   */
+  readonly keyExchanges: readonly KeyExchange[];
+  /**
+   * Which party of an offer/answer exchange must use SRTP: its plain RTP/AVP(F) SDP is refused
+   * (E_BID_DOWN, whatever the audit verdicts say) and the relay offers it only SRTP. 'offerer' is
+   * the party sending the offer, 'answerer' the one answering it. Default 'none': plain-RTP phones
+   * inside the network exist and the relay bridges them to SRTP; per call the ng flags
+   * `require-srtp`, `require-srtp-offerer` and `require-srtp-answerer` only add to it.
+   */
+  readonly requireSrtp: SrtpRequirement;
+}
+
+/** Fingerprint hashes a policy may ask for, weakest first (sha-1 is not one of them). */
+export const FINGERPRINT_HASHES = ['sha-256', 'sha-384', 'sha-512'] as const;
+export type FingerprintHash = (typeof FINGERPRINT_HASHES)[number];
+export const KEY_EXCHANGES = ['sdes', 'dtls'] as const;
+export type KeyExchange = (typeof KEY_EXCHANGES)[number];
+export const SRTP_REQUIREMENTS = ['none', 'offerer', 'answerer', 'both'] as const;
+export type SrtpRequirement = (typeof SRTP_REQUIREMENTS)[number];
+
+function isFingerprintHash(v: unknown): v is FingerprintHash {
+  return (FINGERPRINT_HASHES as readonly unknown[]).includes(v);
+}
+
+/** Whether `party` of an offer/answer exchange must use SRTP under `policy`. */
+export function requiresSrtp(policy: Pick<CryptoPolicy, 'requireSrtp'>, party: 'offerer' | 'answerer'): boolean {
+  return policy.requireSrtp === 'both' || policy.requireSrtp === party;
+}
+
+/** The union of two requirements (per-call flags only add to the relay's). */
+function withRequirement(a: SrtpRequirement, offerer: boolean, answerer: boolean): SrtpRequirement {
+  const o = offerer || a === 'offerer' || a === 'both';
+  const r = answerer || a === 'answerer' || a === 'both';
+  return o && r ? 'both' : o ? 'offerer' : r ? 'answerer' : 'none';
+}
+
+/** Whether fingerprint hash `a` is at least as strong as `min`. */
+export function hashAtLeast(a: string, min: FingerprintHash): boolean {
+  return isFingerprintHash(a) && FINGERPRINT_HASHES.indexOf(a) >= FINGERPRINT_HASHES.indexOf(min);
+}
+
+function keyExchangesOf(v: unknown, where: string): KeyExchange[] {
+  if (!Array.isArray(v) || v.length === 0) bad(`${where} must list sdes, dtls or both`);
+  const out: KeyExchange[] = [];
+  for (const x of v as unknown[]) {
+    if (x !== 'sdes' && x !== 'dtls') bad(`${where} lists an unknown key exchange`, { value: String(x).slice(0, 16) });
+    if (!out.includes(x)) out.push(x);
+  }
+  return out;
 }
 
 const SHORT_TAG_BYTES = 10;
@@ -153,6 +217,11 @@ export function resolvePolicy(partial: PolicyInput = {}): CryptoPolicy {
   }
   const insecure = partial.sdesOverInsecureSignalling ?? 'refuse';
   if (insecure !== 'refuse' && insecure !== 'audit' && insecure !== 'allow') bad('policy sdesOverInsecureSignalling must be refuse, audit or allow');
+  const minFingerprintHash = partial.minFingerprintHash ?? 'sha-256';
+  if (!isFingerprintHash(minFingerprintHash)) bad('policy minFingerprintHash must be sha-256, sha-384 or sha-512');
+  const keyExchanges = keyExchangesOf(partial.keyExchanges ?? KEY_EXCHANGES, 'policy keyExchanges');
+  const requireSrtp = partial.requireSrtp ?? 'none';
+  if (!(SRTP_REQUIREMENTS as readonly string[]).includes(requireSrtp)) bad('policy requireSrtp must be none, offerer, answerer or both');
   return Object.freeze({
     suites: Object.freeze(suites.map((s) => s.name)),
     minRank,
@@ -166,6 +235,9 @@ export function resolvePolicy(partial: PolicyInput = {}): CryptoPolicy {
     minKeyLifetime,
     maxKeyLifetime,
     sdesOverInsecureSignalling: insecure,
+    minFingerprintHash,
+    keyExchanges: Object.freeze(keyExchanges),
+    requireSrtp,
   });
 }
 
@@ -205,6 +277,10 @@ export interface PolicyKnobs {
   readonly minKeyLifetime: number;
   readonly maxKeyLifetime: number;
   readonly sdesOverInsecureSignalling: string;
+  /** Comma-separated key exchanges (`sdes,dtls`). */
+  readonly keyExchanges: string;
+  readonly minFingerprintHash: string;
+  readonly requireSrtp: string;
 }
 
 /** The policy fields the knobs set; throws RelayError('E_BAD_REQUEST') for a value out of its set. */
@@ -218,7 +294,15 @@ export function policyKnobsOf(k: PolicyKnobs): PolicyInput {
   if (k.minAuthTagBits !== 32 && k.minAuthTagBits !== 80) bad('srtp.minAuthTagBits must be 32 or 80');
   const insecure = k.sdesOverInsecureSignalling;
   if (insecure !== 'refuse' && insecure !== 'audit' && insecure !== 'allow') bad('srtp.sdesOverInsecureSignalling must be refuse, audit or allow');
-  return { onViolation, minAuthTagBits: k.minAuthTagBits, minKeyLifetime: k.minKeyLifetime, maxKeyLifetime: k.maxKeyLifetime, sdesOverInsecureSignalling: insecure };
+  const keyExchanges = keyExchangesOf(k.keyExchanges.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x.length > 0), 'srtp.keyExchanges');
+  const hash = k.minFingerprintHash.toLowerCase();
+  if (!isFingerprintHash(hash)) bad('srtp.minFingerprintHash must be sha-256, sha-384 or sha-512');
+  const requireSrtp = k.requireSrtp;
+  if (!(SRTP_REQUIREMENTS as readonly string[]).includes(requireSrtp)) bad('srtp.requireSrtp must be none, offerer, answerer or both');
+  return {
+    onViolation, minAuthTagBits: k.minAuthTagBits, minKeyLifetime: k.minKeyLifetime, maxKeyLifetime: k.maxKeyLifetime, sdesOverInsecureSignalling: insecure,
+    keyExchanges, minFingerprintHash: hash, requireSrtp: requireSrtp as SrtpRequirement,
+  };
 }
 
 /** The default policy (see the field comments of CryptoPolicy). */
@@ -245,17 +329,27 @@ export interface RequestPolicy {
 }
 
 const AUDIT_FLAG = /^(audit|refuse)-(.+)$/;
+/** `require-srtp` (both parties), `require-srtp-offerer`, `require-srtp-answerer`. */
+const REQUIRE_FLAG = /^require-srtp(?:-(offerer|answerer))?$/;
+/** `key-exchange-sdes` / `key-exchange-dtls`: this call may use only the key exchanges named. */
+const KEY_EXCHANGE_FLAG = /^key-exchange-(.+)$/;
+/** `min-fingerprint-hash-sha-384`: this call's fingerprint minimum (raised, never lowered). */
+const HASH_FLAG = /^min-fingerprint-hash-(.+)$/;
 
 /** Whether an ng flag is one requestPolicy reads (so it is not reported as ignored). */
 export function isPolicyFlag(flag: string): boolean {
-  return flag === 'insecure-signalling' || flag === 'insecure-signalling-peer' || AUDIT_FLAG.test(flag);
+  return flag === 'insecure-signalling' || flag === 'insecure-signalling-peer' || AUDIT_FLAG.test(flag)
+    || REQUIRE_FLAG.test(flag) || KEY_EXCHANGE_FLAG.test(flag) || HASH_FLAG.test(flag);
 }
 
 /**
  * Applies one request's policy flags: `audit-<check>` / `refuse-<check>` (kebab-case names of
  * POLICY_CHECKS, or `all`) set that check's verdict for this call, as the SBE may widen or
  * narrow the relay's own; `insecure-signalling[-peer]` mark legs whose signalling is not
- * protected. Unknown checks are reported as warnings and change nothing.
+ * protected; `require-srtp[-offerer|-answerer]`, `key-exchange-<sdes|dtls>` and
+ * `min-fingerprint-hash-<hash>` tighten the relay's requireSrtp, keyExchanges and
+ * minFingerprintHash for this call (never loosen them). Unknown checks, key exchanges and hashes
+ * are reported as warnings and change nothing.
  */
 export function requestPolicy(policy: CryptoPolicy, flags: readonly string[]): RequestPolicy {
   const consumed = new Set<string>();
@@ -263,9 +357,34 @@ export function requestPolicy(policy: CryptoPolicy, flags: readonly string[]): R
   let verdicts: Record<PolicyCheck, CheckVerdict> | null = null;
   let insecureSender = false;
   let insecurePeer = false;
+  let requireOfferer = false;
+  let requireAnswerer = false;
+  let exchanges: Set<KeyExchange> | null = null;
+  let hash = policy.minFingerprintHash;
   for (const f of flags) {
     if (f === 'insecure-signalling') { insecureSender = true; consumed.add(f); continue; }
     if (f === 'insecure-signalling-peer') { insecurePeer = true; consumed.add(f); continue; }
+    const req = REQUIRE_FLAG.exec(f);
+    if (req !== null) {
+      consumed.add(f);
+      if (req[1] !== 'answerer') requireOfferer = true;
+      if (req[1] !== 'offerer') requireAnswerer = true;
+      continue;
+    }
+    const kx = KEY_EXCHANGE_FLAG.exec(f);
+    if (kx !== null) {
+      consumed.add(f);
+      if (kx[1] === 'sdes' || kx[1] === 'dtls') (exchanges ??= new Set()).add(kx[1]);
+      else warnings.push(`flag ${JSON.stringify(f.slice(0, 48))} names no key exchange (sdes, dtls), ignored`);
+      continue;
+    }
+    const h = HASH_FLAG.exec(f);
+    if (h !== null) {
+      consumed.add(f);
+      if (!isFingerprintHash(h[1])) warnings.push(`flag ${JSON.stringify(f.slice(0, 48))} names no fingerprint hash (sha-256, sha-384, sha-512), ignored`);
+      else if (hashAtLeast(h[1], hash)) hash = h[1];
+      continue;
+    }
     const m = AUDIT_FLAG.exec(f);
     if (m === null) continue;
     consumed.add(f);
@@ -278,9 +397,16 @@ export function requestPolicy(policy: CryptoPolicy, flags: readonly string[]): R
     verdicts ??= { ...policy.onViolation };
     for (const c of checks) if (c !== undefined) verdicts[c] = verdict;
   }
-  const p = verdicts === null ? policy : Object.freeze({
+  let p = verdicts === null ? policy : Object.freeze({
     ...policy, onViolation: Object.freeze(verdicts), dtlsBidDown: verdicts.dtlsChanged === 'audit' ? 'warn' as const : 'refuse' as const,
   });
+  // The flags below only narrow: the intersection of key exchanges (possibly empty: then no
+  // SRTP can be agreed on this call), the stronger hash, the union of SRTP requirements.
+  const requireSrtp = withRequirement(policy.requireSrtp, requireOfferer, requireAnswerer);
+  const keyExchanges = exchanges === null ? policy.keyExchanges : policy.keyExchanges.filter((x) => exchanges.has(x));
+  if (requireSrtp !== policy.requireSrtp || keyExchanges.length !== policy.keyExchanges.length || hash !== policy.minFingerprintHash) {
+    p = Object.freeze({ ...p, requireSrtp, keyExchanges: Object.freeze(keyExchanges), minFingerprintHash: hash });
+  }
   return { policy: p, insecureSender, insecurePeer, consumed, warnings };
 }
 

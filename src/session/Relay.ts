@@ -15,7 +15,7 @@ import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { RelayError } from '../errors.ts';
 import type { RateLimiterOptions, SecurityEvent, SourceTable } from './RateLimiter.ts';
 import { WorkerHost } from './worker/WorkerHost.ts';
-import { CookieSecret, DtlsCertificate, DtlsError } from '../keying/dtls/index.ts';
+import { CookieSecret, DtlsCertificate, DtlsError, type FingerprintAlgorithm } from '../keying/dtls/index.ts';
 
 export type { RelayIo } from './MediaHost.ts';
 
@@ -80,6 +80,9 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly options: Required<Omit<RelayOptions, 'core' | 'advertisedAddress' | 'ports' | 'io' | 'rateLimits' | 'warn' | 'dtlsCertificate' | 'interfaces'>>;
   /** `a=fingerprint` value of the relay's DTLS certificate, e.g. 'sha-256 AB:CD:…'. */
   readonly dtlsFingerprint: string;
+  /** The certificate's a=fingerprint per hash, computed once each (the crypto policy picks the hash). */
+  readonly #fingerprints = new Map<FingerprintAlgorithm, string>();
+  readonly #certificate: DtlsCertificate;
   readonly #host: MediaHost | null;
   readonly #workers: WorkerHost[];
   readonly #sessions = new Map<string, Session>();
@@ -93,6 +96,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     super();
     this.interfaces = interfaces;
     this.dtlsFingerprint = certificate.fingerprint('sha-256');
+    this.#certificate = certificate;
     this.#host = host;
     this.#workers = workers;
     this.ports = new PortAllocator(options.ports ?? { min: 30000, max: 40000 });
@@ -171,6 +175,19 @@ export class Relay extends EventEmitter<RelayEvents> {
   get sessionCount(): number { return this.#sessions.size; }
   sessions(): IterableIterator<Session> { return this.#sessions.values(); }
   getSession(callId: string): Session | undefined { return this.#sessions.get(callId); }
+
+  /**
+   * `a=fingerprint` value of the relay's certificate with `algorithm`. The peer checks the
+   * certificate with the hash the relay announced, so announcing sha-384 needs nothing else.
+   */
+  dtlsFingerprintFor(algorithm: FingerprintAlgorithm): string {
+    let fp = this.#fingerprints.get(algorithm);
+    if (fp === undefined) {
+      fp = this.#certificate.fingerprint(algorithm);
+      this.#fingerprints.set(algorithm, fp);
+    }
+    return fp;
+  }
 
   createSession<AppData extends object = Record<string, unknown>>(callId: string, appData?: AppData): Session<AppData> {
     if (this.#closed) throw new RelayError('E_INVALID_STATE', 'relay is closed');
