@@ -73,6 +73,12 @@ export interface AdmissionOptions {
 
 export const ADMISSION_DEFAULTS = Object.freeze({ maxSessionsPerSbe: 0, maxCpu: 0, maxLoad: 0, cpuWindowMs: 5000, sampleMs: 500 });
 
+/**
+ * How long a slot admitted by check() is held for an offer that never reports back through
+ * admitted(). The control layer always reports (ng: a 'finally'); this only bounds a leak.
+ */
+const RESERVATION_MS = 30_000;
+
 export interface AdmissionEvents {
   refusal: [{ reason: AdmissionRefusal; sbe: string; callId: string }];
   drain: [{ enabled: boolean }];
@@ -103,6 +109,13 @@ export class Admission {
   /** Call-ID → SBE that created it; a call counts against its creator until its session closes. */
   readonly #owner = new Map<string, string>();
   readonly #perSbe = new Map<string, number>();
+  /**
+   * Call-ID → SBE and time of an offer admitted by check() and still running. Offers run
+   * concurrently (binding ports takes a while): without these, a burst of new calls would
+   * all pass the per-SBE cap before the first one counted.
+   */
+  readonly #reserved = new Map<string, { readonly sbe: string; readonly at: number }>();
+  readonly #reservedPerSbe = new Map<string, number>();
   readonly #refusals: Record<AdmissionRefusal, number> = { 'drain': 0, 'sbe-sessions': 0, 'cpu': 0, 'load': 0 };
   /** Oldest first; spans a little more than the window so a full window is always measurable. */
   readonly #samples: CpuSample[] = [];
@@ -156,8 +169,16 @@ export class Admission {
    */
   check(callId: string, sbe: string): { reason: AdmissionRefusal; message: string } | null {
     if (this.#hasCall(callId)) return null;
+    // Asked again for an offer still running (another cookie): judged afresh, one slot at most.
+    this.#unreserve(callId);
+    this.#expireReservations();
     const reason = this.#refusal(sbe);
-    if (reason === null) return null;
+    if (reason === null) {
+      // The slot is held until admitted() settles this offer, whatever its outcome.
+      this.#reserved.set(callId, { sbe, at: this.#clock.now() });
+      this.#reservedPerSbe.set(sbe, (this.#reservedPerSbe.get(sbe) ?? 0) + 1);
+      return null;
+    }
     this.#refusals[reason]++;
     this.observer.emit('refusal', { reason, sbe, callId });
     return { reason, message: REFUSAL_TEXT[reason] };
@@ -165,7 +186,7 @@ export class Admission {
 
   #refusal(sbe: string): AdmissionRefusal | null {
     if (this.#draining) return 'drain';
-    if (this.#maxPerSbe > 0 && (this.#perSbe.get(sbe) ?? 0) >= this.#maxPerSbe) return 'sbe-sessions';
+    if (this.#maxPerSbe > 0 && (this.#perSbe.get(sbe) ?? 0) + (this.#reservedPerSbe.get(sbe) ?? 0) >= this.#maxPerSbe) return 'sbe-sessions';
     if (this.#maxCpu > 0) {
       const cpu = this.cpuPercent();
       if (cpu !== null && cpu >= this.#maxCpu) return 'cpu';
@@ -175,13 +196,34 @@ export class Admission {
   }
 
   /**
-   * A call was created on behalf of `sbe` (idempotent: a re-offer does not count twice). A call
-   * already gone again (deleted while its offer finished) is not counted: nothing would release it.
+   * The offer for `callId` finished, whether or not it succeeded: its slot held by check() is
+   * freed, and the call counts against `sbe` if it exists now (idempotent: a re-offer does not
+   * count twice). A call already gone again (deleted while its offer finished, or never
+   * created) is not counted: nothing would release it.
    */
   admitted(callId: string, sbe: string): void {
+    this.#unreserve(callId);
     if (this.#owner.has(callId) || !this.#hasCall(callId)) return;
     this.#owner.set(callId, sbe);
     this.#perSbe.set(sbe, (this.#perSbe.get(sbe) ?? 0) + 1);
+  }
+
+  #unreserve(callId: string): void {
+    const r = this.#reserved.get(callId);
+    if (r === undefined) return;
+    this.#reserved.delete(callId);
+    const n = (this.#reservedPerSbe.get(r.sbe) ?? 1) - 1;
+    if (n > 0) this.#reservedPerSbe.set(r.sbe, n);
+    else this.#reservedPerSbe.delete(r.sbe);
+  }
+
+  /** Frees slots of offers that never reported back (oldest first; the map keeps insertion order). */
+  #expireReservations(): void {
+    const cutoff = this.#clock.now() - RESERVATION_MS;
+    for (const [callId, r] of this.#reserved) {
+      if (r.at > cutoff) break;
+      this.#unreserve(callId);
+    }
   }
 
   /** The call's session closed: it no longer counts against its SBE. Unknown Call-IDs are ignored. */

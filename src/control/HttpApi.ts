@@ -559,10 +559,15 @@ export class HttpApi {
           const refused = this.#admission?.check(ng.callId!, client) ?? null;
           if (refused !== null) throw new RelayError('E_SESSION_LIMIT', `new call refused: ${refused.message}`, { reason: refused.reason });
         }
-        const result = ng.command === 'offer'
-          ? await this.#control.offer(ng as NgOfferRequest)
-          : await this.#control.answer(ng as NgAnswerRequest);
-        if (ng.command === 'offer') this.#admission?.admitted(ng.callId!, client);
+        let result: { sdp: string; warnings: readonly string[] };
+        try {
+          result = ng.command === 'offer'
+            ? await this.#control.offer(ng as NgOfferRequest)
+            : await this.#control.answer(ng as NgAnswerRequest);
+        } finally {
+          // Settles the slot check() held, whether or not the offer created the call.
+          if (ng.command === 'offer') this.#admission?.admitted(ng.callId!, client);
+        }
         return this.#sendJson(res, 200, { sdp: result.sdp, warnings: [...ng.warnings, ...result.warnings] });
       }
     }

@@ -34,7 +34,7 @@ export interface LoadLimit {
 export interface AdmissionGate {
   /** Why a new call with this Call-ID from `sbe` is refused now, or null (known Call-IDs: always null). */
   check(callId: string, sbe: string): { readonly reason: string; readonly message: string } | null;
-  /** The offer created the call on behalf of `sbe`. */
+  /** The offer finished (created the call or not): frees the slot check() held, counts the call if it exists. */
   admitted(callId: string, sbe: string): void;
   /** Reported in `statistics`. */
   snapshot(): object;
@@ -174,12 +174,12 @@ async function run(control: CallControl, req: NgRequest, ctx: DispatchContext): 
           ? { reply: { result: 'load limit', message: refused.message }, error }
           : { reply: { result: 'error', 'error-reason': NG_REASON_SESSION_LIMIT }, error };
       }
-      if (loadAware && ctx.loadLimit?.atLimit(req.callId) === true) {
-        return { reply: { result: 'load limit' }, error: { code: 'E_SESSION_LIMIT', message: 'load limit reached' } };
-      }
+      // check() holds a slot for a new call until admitted() settles it, on every way out.
       try {
+        if (loadAware && ctx.loadLimit?.atLimit(req.callId) === true) {
+          return { reply: { result: 'load limit' }, error: { code: 'E_SESSION_LIMIT', message: 'load limit reached' } };
+        }
         const r = await control.offer(req);
-        ctx.admission?.admitted(req.callId, ctx.source ?? '');
         return { reply: { result: 'ok', sdp: r.sdp, warning: warning(r.warnings) } };
       } catch (e) {
         // An SBE that understands "load limit" gets it instead of the hard error (rtpengine).
@@ -187,6 +187,8 @@ async function run(control: CallControl, req: NgRequest, ctx: DispatchContext): 
           return { reply: { result: 'load limit' }, error: { code: e.code, message: e.message } };
         }
         throw e;
+      } finally {
+        ctx.admission?.admitted(req.callId, ctx.source ?? '');
       }
     }
     case 'answer': {

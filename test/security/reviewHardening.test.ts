@@ -9,6 +9,11 @@ import { Bucket, SourceTable, StreamAdmission, RATE_LIMIT_DEFAULTS } from '../..
 import { validateIndexState, type StreamIndexState } from '../../src/session/indexState.ts';
 import { RelayError } from '../../src/errors.ts';
 import type { SdpLine } from '../../src/sdp/sdpTypes.ts';
+import { Admission } from '../../src/control/Admission.ts';
+import { dispatchNg, type CallControl } from '../../src/control/commands.ts';
+import { normalizeNgDict, type NgOfferRequest, type NgRequest } from '../../src/control/ngRequest.ts';
+import { HttpApi } from '../../src/control/HttpApi.ts';
+import { Metrics } from '../../src/metrics/Metrics.ts';
 import { compound, sdesPacket } from '../helpers/rtcpSdes.ts';
 import { rtcpRr } from '../helpers/packets.ts';
 
@@ -101,5 +106,86 @@ describe('review: index state read back from the store is checked without crashi
     refused(null);
     refused(undefined);
     validateIndexState({ ...ok, srtpIn: [{ ssrc: 1, index: 5 }] });
+  });
+});
+
+describe('review: the per-SBE session cap holds for offers in flight at once', () => {
+  /** A controller whose offers take a while (port binding), as a real one's do. */
+  class SlowControl implements CallControl {
+    readonly calls = new Set<string>();
+    fail = false;
+    async offer(req: NgOfferRequest): Promise<{ sdp: string; warnings: string[] }> {
+      await new Promise((r) => setTimeout(r, 30));
+      if (this.fail) throw new RelayError('E_BAD_SDP', 'refused by the controller');
+      this.calls.add(req.callId);
+      return { sdp: 'v=0\r\n', warnings: [] };
+    }
+    async answer(): Promise<{ sdp: string; warnings: string[] }> { throw new RelayError('E_NOT_FOUND', 'no'); }
+    delete(): { deleted: boolean } { return { deleted: false }; }
+    query(): object { return {}; }
+    list(): string[] { return [...this.calls]; }
+    statistics(): { currentSessions: number; totals: Record<string, number> } { return { currentSessions: this.calls.size, totals: {} }; }
+  }
+  const offer = (callId: string, loadAware = false) => normalizeNgDict({
+    command: 'offer', 'call-id': callId, 'from-tag': 'f', sdp: 'v=0\r\n', ...(loadAware ? { supports: ['load limit'] } : {}),
+  }) as NgRequest;
+
+  it('ng: 10 concurrent new calls from one SBE with a cap of 3 → 3 created, 7 refused; slots of failed offers come back', async () => {
+    const control = new SlowControl();
+    const gate = new Admission({ hasCall: (id) => control.calls.has(id), maxSessionsPerSbe: 3, sampleMs: 0 });
+    try {
+      const ids = Array.from({ length: 10 }, (_, i) => `burst-${i}`);
+      const replies = await Promise.all(ids.map((id) => dispatchNg(control, offer(id), { admission: gate, source: '10.0.0.1' })));
+      assert.equal(replies.filter((r) => r.reply.result === 'ok').length, 3);
+      assert.equal(control.calls.size, 3);
+      assert.equal(gate.sessionsOf('10.0.0.1'), 3);
+      // A failed offer and a load-limited one hold no slot afterwards.
+      for (const id of control.calls) gate.released(id);
+      control.calls.clear();
+      control.fail = true;
+      await Promise.all([0, 1, 2].map((i) => dispatchNg(control, offer(`fail-${i}`), { admission: gate, source: '10.0.0.1' })));
+      await dispatchNg(control, offer('limited', true), { admission: gate, source: '10.0.0.1', loadLimit: { atLimit: () => true } });
+      control.fail = false;
+      const again = await Promise.all([0, 1, 2].map((i) => dispatchNg(control, offer(`again-${i}`), { admission: gate, source: '10.0.0.1' })));
+      assert.deepEqual(again.map((r) => r.reply.result), ['ok', 'ok', 'ok']);
+    } finally {
+      gate.close();
+    }
+  });
+
+  it('a slot never settled frees itself after 30 s; asking again for one call holds one slot', () => {
+    let now = 0;
+    const clock = { now: () => now, cpuMicros: () => 0, loadAverage: () => 0 };
+    const gate = new Admission({ hasCall: () => false, maxSessionsPerSbe: 2, sampleMs: 0, clock });
+    assert.equal(gate.check('x', 's'), null);
+    assert.equal(gate.check('x', 's'), null, 'the same call again');
+    assert.equal(gate.check('y', 's'), null, 'x holds one slot, not two');
+    assert.equal(gate.check('z', 's')?.reason, 'sbe-sessions');
+    now += 30_001;
+    assert.equal(gate.check('z', 's'), null, 'x and y never reported back: their slots expired');
+    gate.close();
+  });
+
+  it('HTTP: the same burst through POST /v1/calls/{id}/offer', async () => {
+    const control = new SlowControl();
+    const gate = new Admission({ hasCall: (id) => control.calls.has(id), maxSessionsPerSbe: 2, sampleMs: 0 });
+    const token = 'review-token-0123456789abcdef';
+    const api = await HttpApi.listen({ control, metrics: new Metrics({ version: 't' }), port: 0, token, version: 't', admission: gate });
+    try {
+      const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+      const statuses = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+        const r = await fetch(`http://127.0.0.1:${api.address.port}/v1/calls/h-${i}/offer`, {
+          method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ fromTag: 'f', sdp }), signal: AbortSignal.timeout(5000),
+        });
+        await r.body?.cancel();
+        return r.status;
+      }));
+      assert.equal(statuses.filter((s) => s === 200).length, 2, JSON.stringify(statuses));
+      assert.equal(control.calls.size, 2);
+    } finally {
+      await api.close(0);
+      gate.close();
+    }
   });
 });
