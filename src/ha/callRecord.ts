@@ -56,6 +56,8 @@ export interface SideRecord {
    * side's next offer or answer starts a new handshake. No keys: not taken over.
    */
   readonly dtls: boolean;
+  /** The stream's SDP-derived flood budget (MediaStreamHandle.rateLimit); absent or null: the configured one. */
+  readonly rate?: { readonly pps: number; readonly bps: number } | null;
   /** For a DTLS side: the relay's role and what the peer signalled (absent in older records). */
   readonly dtlsPeer?: DtlsPeerRecord | null;
 }
@@ -173,7 +175,17 @@ function side(v: unknown, what: string, legs: number): SideRecord {
     outTag: int(o.outTag, what, 0, 999_999_999), outPadded: bool(o.outPadded, what),
     dtls: bool(o.dtls, what),
     ...(o.dtlsPeer !== undefined && o.dtlsPeer !== null ? { dtlsPeer: dtlsPeer(o.dtlsPeer, `${what}.dtlsPeer`) } : {}),
+    ...(o.rate !== undefined && o.rate !== null ? { rate: rate(o.rate, `${what}.rate`) } : {}),
   };
+}
+/** A rate as setRateLimit takes it: finite, not negative (0: that dimension unlimited). */
+function rate(v: unknown, what: string): { pps: number; bps: number } {
+  const o = obj(v, what);
+  const n = (x: unknown): number => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > 1e12) bad(what);
+    return x as number;
+  };
+  return { pps: n(o.pps), bps: n(o.bps) };
 }
 function dtlsPeer(v: unknown, what: string): DtlsPeerRecord {
   const o = obj(v, what);

@@ -160,6 +160,8 @@ export async function restoreCall(adopter: CallAdopter, record: CallRecord, inde
       await Promise.all(applied);
       for (const { side, o } of built) {
         const r = o.rec;
+        // The SDP-derived budget the old owner applied (capped again by this relay's configuration).
+        if (r.rate != null) side.stream.setRateLimit(r.rate);
         // Where the old owner was sending: the latched address when it had one.
         side.stream.setRemote(r.latchedRtp ?? r.remoteRtp, r.rtcpMux ? null : r.latchedRtcp ?? r.remoteRtcp);
       }

@@ -58,6 +58,7 @@ export function snapshotCall(state: CallState, node: string, sealer: StateSealer
       outKey: dtlsKeys !== null && st.outMode === 'srtp' ? dtlsKeys.outKey : outKey,
       outTag: s.outTag, outPadded: s.outPadded,
       dtls: s.dtls != null,
+      ...(st.rateLimit != null ? { rate: { pps: st.rateLimit.pps, bps: st.rateLimit.bps } } : {}),
       ...(s.dtls != null ? { dtlsPeer: { role: s.dtls.role, fingerprints: [...s.dtls.fingerprints], setup: dtlsSetup } } : {}),
     };
   };

@@ -73,6 +73,8 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   /** After latching, refuse other sources even when they authenticate. */
   strictSource: boolean;
   rateLimiter: PacketAdmission | null = null;
+  /** See MediaStreamHandle.rateLimit. */
+  rateLimit: { readonly pps: number; readonly bps: number } | null = null;
   /** Set when the stream's call crosses interfaces: RTCP SDES text is replaced (topology hiding). */
   sdesRewriter: SdesRewriter | null = null;
 
@@ -186,6 +188,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   setRateLimit(rate: { pps: number; bps: number } | null): void {
     this.#check();
     this.rateLimiter?.setStreamRate?.(rate);
+    this.rateLimit = rate === null ? null : { pps: rate.pps, bps: rate.bps };
   }
 
   /** The address signalling says this leg's far end uses. */

@@ -43,6 +43,8 @@ export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents>, Stre
    * rate. The call controller sets it from the SDP's codec and ptime (control/mediaRate.ts).
    */
   setRateLimit(rate: { pps: number; bps: number } | null): void;
+  /** What setRateLimit was last given (before the cap); null: the configured rate. Replicated with the call. */
+  readonly rateLimit: { readonly pps: number; readonly bps: number } | null;
   /**
    * Terminates DTLS-SRTP on the stream's RTP port with the relay's certificate: the crypto
    * goes 'pending' until the handshake verified the peer against `remoteFingerprints`, then

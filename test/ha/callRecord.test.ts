@@ -9,7 +9,7 @@ const side = (leg: number, port: number): SideRecord => ({
   remoteRtp: { address: '127.0.0.1', port: 4000 + leg }, remoteRtcp: null, latchedRtp: { address: '127.0.0.1', port: 5000 + leg }, latchedRtcp: null,
   inMode: 'srtp', outMode: 'srtp',
   inKey: { suite: 'AES_CM_128_HMAC_SHA1_80', tag: 1, params: [{ padded: true, mki: { value: '1', length: 1 } }], sealed: { k: 'ab', n: 'bm9uY2U=', c: 'Y3Q=' } },
-  outKey: null, outTag: 1, outPadded: true, dtls: false,
+  outKey: null, outTag: 1, outPadded: true, dtls: false, rate: { pps: 62.5, bps: 96_000 },
 });
 const record: CallRecord = {
   v: RECORD_VERSION, callId: 'c1', node: 'A', at: 5, created: 1,
@@ -36,6 +36,9 @@ describe('call records', () => {
       mutate((r) => { (r.media as { sides: { inKey: { suite: string } }[] }[])[0]!.sides[0]!.inKey.suite = 'NOPE'; }),
       mutate((r) => { (r.media as { sides: { inMode: string }[] }[])[0]!.sides[0]!.inMode = 'x'; }),
       mutate((r) => { r.callId = 5; }),
+      mutate((r) => { (r.media as { sides: { rate: unknown }[] }[])[0]!.sides[0]!.rate = { pps: -1, bps: 0 }; }),
+      mutate((r) => { (r.media as { sides: { rate: unknown }[] }[])[0]!.sides[0]!.rate = { pps: 50, bps: '1' }; }),
+      mutate((r) => { (r.media as { sides: { rate: unknown }[] }[])[0]!.sides[0]!.rate = 50; }),
     ];
     for (const text of bad) assert.throws(() => decodeCallRecord(text), isRecordError, text.slice(0, 60));
   });

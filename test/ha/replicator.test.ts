@@ -14,6 +14,7 @@ import { Replicator } from '../../src/ha/Replicator.ts';
 import { StateSealer, type SealedBlob } from '../../src/ha/StateSealer.ts';
 import { decodeCallRecord, encodeRecord } from '../../src/ha/callRecord.ts';
 import { Logger } from '../../src/Logger.ts';
+import type { MediaStreamHandle } from '../../src/session/MediaStreamHandle.ts';
 import type { EventEmitter } from 'node:events';
 
 const PORTS = { min: 45_000, max: 45_099 };
@@ -92,6 +93,42 @@ describe('Replicator with two in-process relays', () => {
     assert.equal(await shared.get('srtpgate:call:A:r1'), null);
     assert.equal(await shared.get('srtpgate:idx:A:r1'), null);
     await until(() => repB.foreignCalls === 0);
+  });
+
+  it('carries the SDP-derived stream rate in the record, and the taken-over streams get it back', async () => {
+    const ptime = (body: string): string => body.replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:0 PCMU/8000\r\na=ptime:40');
+    const o = await ctlA.offer(offerReq('rate1', ptime(sdp(5000, randomBytes(30).toString('base64')))));
+    const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(o.sdp)![1]);
+    await ctlA.answer(answerReq('rate1', ptime(sdp(6000, randomBytes(30).toString('base64'), tag))));
+    const recA = decodeCallRecord((await shared.get('srtpgate:call:A:rate1'))!);
+    const rates = recA.media[0]!.sides.map((x) => x.rate);
+    assert.ok(rates.every((r) => r != null && r.pps > 0 && r.bps > 0), JSON.stringify(rates));
+    // Taken over by a third relay (A and B stay up for the next test; A then ends its copy).
+    const relayC = await Relay.create({ mediaAddress: '127.0.0.3', ports: PORTS });
+    const repC = new Replicator({ node: 'C', store: new StoreHandle(shared), sealer: sealer(), log: silent });
+    const streams: MediaStreamHandle[] = [];
+    const create = relayC.createSession.bind(relayC);
+    relayC.createSession = ((id: string) => {
+      const session = create(id);
+      const add = session.addStream.bind(session);
+      session.addStream = (async (...args: Parameters<typeof session.addStream>) => { const st = await add(...args); streams.push(st); return st; }) as typeof session.addStream;
+      return session;
+    }) as typeof relayC.createSession;
+    const ctlC = new CallController({ relay: relayC, replication: repC });
+    try {
+      await repC.start(ctlC);
+      const result = await repC.takeover('A');
+      assert.equal(result.failed, 0, JSON.stringify(result));
+      assert.equal(streams.length, 2);
+      assert.deepEqual(streams.map((st) => st.rateLimit), rates);
+      const recC = decodeCallRecord((await shared.get('srtpgate:call:C:rate1'))!);
+      assert.deepEqual(recC.media[0]!.sides.map((x) => x.rate), rates);
+    } finally {
+      ctlC.delete({ callId: 'rate1' });
+      ctlA.delete({ callId: 'rate1' });
+      await repC.close();
+      await relayC.close();
+    }
   });
 
   it('takes over every sound call of a dead peer; a swapped key blob or tampered marks are refused', async () => {

@@ -31,6 +31,8 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   latchedRtp: Endpoint | null = null;
   latchedRtcp: Endpoint | null = null;
   readonly dtlsStats: DtlsCounters = newDtlsCounters();
+  /** See MediaStreamHandle.rateLimit. */
+  rateLimit: { readonly pps: number; readonly bps: number } | null = null;
   #dtls: DtlsStreamState = 'none';
   #rtcpMux: boolean;
   #strictSource: boolean;
@@ -72,6 +74,7 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   setRateLimit(rate: { pps: number; bps: number } | null): void {
     this.#checkOpen();
     this.worker.post({ t: 'rate', id: this.id, rate: rate === null ? null : { pps: rate.pps, bps: rate.bps } });
+    this.rateLimit = rate === null ? null : { pps: rate.pps, bps: rate.bps };
   }
 
   setRemote(rtp: Endpoint | null, rtcp: Endpoint | null = null): void {
