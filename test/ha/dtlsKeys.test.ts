@@ -14,7 +14,7 @@ import { linkStreams } from '../../src/session/MediaStream.ts';
 import type { MediaStreamHandle } from '../../src/session/MediaStreamHandle.ts';
 import type { DtlsExportedKeys } from '../../src/session/StreamDtls.ts';
 import { CallController, type CallReplicationHooks } from '../../src/control/CallController.ts';
-import type { CallState, SideState } from '../../src/control/CallState.ts';
+import type { SideState } from '../../src/control/CallState.ts';
 import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../src/control/ngRequest.ts';
 import { DtlsCertificate, DtlsEndpoint, isDtlsDatagram } from '../../src/keying/dtls/index.ts';
 import { createSrtpSessionSync, type SrtpSession } from '../../src/SrtpSession.ts';
@@ -26,6 +26,7 @@ import { decodeCallRecord, encodeRecord, RECORD_VERSION, type CallRecord, type S
 import { openKey, sealStreamCrypto } from '../../src/ha/sealedKeys.ts';
 import { restoreCall } from '../../src/ha/restore.ts';
 import { HaError } from '../../src/ha/HaError.ts';
+import { RelayError } from '../../src/errors.ts';
 import { Logger } from '../../src/Logger.ts';
 import { UdpPeer } from '../helpers/udp.ts';
 import { rtp } from '../helpers/packets.ts';
@@ -439,6 +440,11 @@ describe('DTLS side taken over in process; a re-INVITE from the SDES side re-key
         assert.deepEqual(Buffer.from(far.rx!.unprotectRtp(far.media.at(-1)!)), Buffer.from(q));
       };
       await both('restored keys');
+
+      // Dropping DTLS on the restored side is still a bid-down.
+      const fromDtlsSide = normalizeNgDict({ command: 'offer', 'call-id': id, 'from-tag': 'tt', 'to-tag': 'ft', sdp: sdesSdp(far.port, 1, randomBytes(30)) }) as NgOfferRequest;
+      await assert.rejects(ctlB.offer(fromDtlsSide), (e: unknown) => e instanceof RelayError && e.code === 'E_BID_DOWN');
+      await both('restored keys after the refused bid-down');
 
       // The SDES side re-INVITEs: B offers DTLS to the restored side afresh (actpass, B's fingerprint).
       const reOffer = await ctlB.offer(offerReq(id, sdesSdp(ft.port, 1, ftKey), { 'to-tag': 'tt', 'transport-protocol': 'UDP/TLS/RTP/SAVP' }));
