@@ -322,6 +322,16 @@ export class CallController {
       try {
         const { offerer, answerer } = this.#offerRoles(state, req, existing === undefined);
         const ifaces = this.#interfaces.forOffer(req, offererFamily(req, sdp, o), offerer.leg, answerer.leg, warnings);
+        // A section passed through keeps its peer's address: across interfaces that would name an
+        // inside host on the outside (topology hiding), and could not reach it anyway. Disabled there.
+        decisions.forEach((d, i) => {
+          const m = sdp.media[i]!;
+          if (d.kind !== 'passthrough' || m.port === 0) return;
+          const what = `media ${mediaNo(m)} (${m.protocol.slice(0, 32)}) is not RTP`;
+          if (!ifaces.crossing) { warnings.push(`${what}: passed through, not relayed`); return; }
+          decisions[i] = { kind: 'disabled' };
+          warnings.push(`${what} and the call crosses interfaces: disabled`);
+        });
         const pairs = await this.#bindPairs(state, decisions, offerer, answerer, o, ifaces);
         this.#interfaces.commit(offerer.leg, answerer.leg, ifaces);
         // From here on nothing awaits and nothing throws on peer input: the offer is committed.
@@ -405,10 +415,8 @@ export class CallController {
 
   #decideOffer(m: SdpMedia, sdp: ParsedSdp, policy: CryptoPolicy, sdesOff: boolean, transport: string | undefined,
     dtlsMode: DtlsMode | undefined, o: RequestOptions, parsed: SdesCrypto[], warnings: string[], guard: RequestGuard): OfferDecision {
-    if (m.cls === 'other') {
-      if (m.port !== 0) warnings.push(`media ${mediaNo(m)} (${m.protocol.slice(0, 32)}) is not RTP: passed through, not relayed`);
-      return { kind: 'passthrough' };
-    }
+    // Whether a section the relay does not carry may pass through depends on the interfaces (#offer).
+    if (m.cls === 'other') return { kind: 'passthrough' };
     if (m.port === 0) return { kind: 'disabled' };
     const media = mediaNo(m);
 

@@ -11,7 +11,9 @@ import { RelayError } from '../../src/errors.ts';
 import type { SdpLine } from '../../src/sdp/sdpTypes.ts';
 import { Admission } from '../../src/control/Admission.ts';
 import { dispatchNg, type CallControl } from '../../src/control/commands.ts';
-import { normalizeNgDict, type NgOfferRequest, type NgRequest } from '../../src/control/ngRequest.ts';
+import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest, type NgRequest } from '../../src/control/ngRequest.ts';
+import { Relay } from '../../src/session/Relay.ts';
+import { CallController } from '../../src/control/CallController.ts';
 import { HttpApi } from '../../src/control/HttpApi.ts';
 import { Metrics } from '../../src/metrics/Metrics.ts';
 import { compound, sdesPacket } from '../helpers/rtcpSdes.ts';
@@ -186,6 +188,31 @@ describe('review: the per-SBE session cap holds for offers in flight at once', (
     } finally {
       await api.close(0);
       gate.close();
+    }
+  });
+});
+
+describe('review: topology hiding covers sections the relay does not carry', () => {
+  it('a call crossing interfaces disables non-RTP sections (T.38, BFCP) instead of passing the inside addresses out', async () => {
+    const relay = await Relay.create({ ports: { min: 51500, max: 51549 }, interfaces: [{ name: 'inside', address: '127.0.0.1' }, { name: 'outside', address: '::1' }] });
+    try {
+      const cc = new CallController({ relay });
+      const sdp = 'v=0\r\no=- 1 1 IN IP4 10.20.30.40\r\ns=-\r\nc=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n'
+        + 'm=image 4002 udptl t38\r\nc=IN IP4 10.20.30.41\r\nm=application 5000 UDP/BFCP *\r\n';
+      const crossing = await cc.offer(normalizeNgDict({ command: 'offer', 'call-id': 'topo-x', 'from-tag': 'a', sdp, direction: ['inside', 'outside'] }) as NgOfferRequest);
+      assert.doesNotMatch(crossing.sdp, /10\.20\.30/, crossing.sdp);
+      assert.match(crossing.sdp, /^m=image 0 udptl t38\r$/m);
+      assert.match(crossing.sdp, /^m=application 0 UDP\/BFCP \*\r$/m);
+      assert.ok(crossing.warnings.some((w) => /media 2 .*disabled/.test(w)), crossing.warnings.join('; '));
+      // The answer to a disabled section is disabled too, and the call goes on.
+      const answer = 'v=0\r\no=- 2 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\nm=image 0 udptl t38\r\nm=application 0 UDP/BFCP *\r\n';
+      const a = await cc.answer(normalizeNgDict({ command: 'answer', 'call-id': 'topo-x', 'from-tag': 'a', 'to-tag': 'b', sdp: answer }) as NgAnswerRequest);
+      assert.match(a.sdp, /^m=image 0 /m);
+      // On one interface nothing is hidden: the section still passes through as before.
+      const same = await cc.offer(normalizeNgDict({ command: 'offer', 'call-id': 'topo-1', 'from-tag': 'a', sdp }) as NgOfferRequest);
+      assert.match(same.sdp, /^m=image 4002 udptl t38\r$/m);
+    } finally {
+      await relay.close();
     }
   });
 });
