@@ -481,7 +481,8 @@ export class CallController {
     let answererProtocol = transport ?? m.protocol;
     if (requiresSrtp(policy, 'answerer') && !isSecureProtocol(answererProtocol)) {
       if (transport !== undefined) throw new RelayError('E_BID_DOWN', 'policy requires SRTP towards the answerer but transport-protocol is plain RTP', { media });
-      const via = sdesOk && !sdesOff ? 'sdes' : dtlsOk ? 'dtls' : null;
+      // SDES where it may travel (RFC 4568 §8.3 with insecure-signalling-peer), else DTLS-SRTP.
+      const via = sdesOk && !sdesOff && !guard.refusesSdes('peer') ? 'sdes' : dtlsOk ? 'dtls' : null;
       if (via === null) throw new RelayError('E_BID_DOWN', 'policy requires SRTP towards the answerer but no key exchange is left', { media });
       answererProtocol = securedProtocol(answererProtocol, via);
     }

@@ -260,6 +260,18 @@ describe('crypto policy knobs: fingerprint hash, key exchanges, SRTP requirement
       relay.getSession(c)?.close('deleted');
     });
 
+    it("relay 'answerer': SDES-off or an answerer whose signalling is marked insecure is offered DTLS-SRTP instead", async () => {
+      for (const extra of [{ SDES: ['off'] }, { flags: ['insecure-signalling-peer'] }]) {
+        const c = id();
+        const o = await cc({ requireSrtp: 'answerer' }).offer(offerReq(c, A('RTP/AVP'), extra));
+        assert.equal(protoOf(o.sdp), 'UDP/TLS/RTP/SAVP', JSON.stringify(extra));
+        assert.deepEqual(cryptoTags(o.sdp), []);
+        relay.getSession(c)?.close('deleted');
+      }
+      const c = id();
+      await refused(cc({ requireSrtp: 'answerer', keyExchanges: ['sdes'] }).offer(offerReq(c, A('RTP/AVP'), { SDES: ['off'] })), 'E_BID_DOWN', c, /no key exchange/);
+    });
+
     it("relay 'offerer': a plain offer is E_BID_DOWN; an SRTP one passes; audit verdicts do not bypass it", async () => {
       let c = id();
       await refused(cc({ requireSrtp: 'offerer' }).offer(offerReq(c, A('RTP/AVP'))), 'E_BID_DOWN', c, /offerer/);
