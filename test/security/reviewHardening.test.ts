@@ -16,6 +16,8 @@ import { Relay } from '../../src/session/Relay.ts';
 import { CallController } from '../../src/control/CallController.ts';
 import { HttpApi } from '../../src/control/HttpApi.ts';
 import { Metrics } from '../../src/metrics/Metrics.ts';
+import { ControlServer } from '../../src/control/ControlServer.ts';
+import { NgClient } from '../helpers/ngClient.ts';
 import { compound, sdesPacket } from '../helpers/rtcpSdes.ts';
 import { rtcpRr } from '../helpers/packets.ts';
 
@@ -152,6 +154,29 @@ describe('review: the per-SBE session cap holds for offers in flight at once', (
       assert.deepEqual(again.map((r) => r.reply.result), ['ok', 'ok', 'ok']);
     } finally {
       gate.close();
+    }
+  });
+
+  it('a gate that throws lets no call through and does not wedge the ng server', async () => {
+    const control = new SlowControl();
+    let offers = 0;
+    const counting: CallControl = { ...control, offer: async (r) => { offers++; return control.offer(r); },
+      answer: control.answer.bind(control), delete: control.delete.bind(control), query: control.query.bind(control),
+      list: control.list.bind(control), statistics: control.statistics.bind(control) };
+    const broken = { check: (): never => { throw new Error('gate bug'); }, admitted: (): void => undefined, snapshot: () => ({}) };
+    const server = await ControlServer.listen({ control: counting, port: 0, admission: broken, commandsPerSecond: 0 });
+    const ng = await NgClient.open(server.address, '127.0.0.1');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await ng.request({ command: 'offer', 'call-id': `broken-${i}`, 'from-tag': 'f', sdp: 'v=0\r\n' });
+        assert.equal(r.reply.result, 'error');
+      }
+      assert.equal(offers, 0, 'the controller never saw an offer the gate could not judge');
+      assert.equal(server.inFlight, 0);
+      assert.equal((await ng.request({ command: 'ping' })).reply.result, 'pong');
+    } finally {
+      await ng.close();
+      await server.close(0);
     }
   });
 
