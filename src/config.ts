@@ -93,7 +93,7 @@ export interface Config {
     keyExchanges: string;
     /** Weakest peer a=fingerprint hash, and the relay's own (sha-256, sha-384, sha-512). */
     minFingerprintHash: string;
-    /** Which party of an offer/answer must use SRTP (none, offerer, answerer, both). */
+    /** Which leg must use SRTP (none, offerer = the caller's, answerer = the callee's, both). */
     requireSrtp: string;
   };
   log: { level: LogLevel };
@@ -187,7 +187,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'srtp.sdesOverInsecureSignalling', type: 'string', default: 'refuse', doc: 'SDES keys from or to a leg the SBE marks insecure-signalling: refuse (DTLS-SRTP only), audit, or allow.' },
   { key: 'srtp.keyExchanges', type: 'string', default: 'sdes,dtls', doc: 'Comma-separated key exchanges allowed: sdes, dtls. Without sdes a=crypto is refused (E_BID_DOWN) and the relay offers UDP/TLS; without dtls DTLS-SRTP offers are refused (E_NO_COMMON_SUITE).' },
   { key: 'srtp.minFingerprintHash', type: 'string', default: 'sha-256', doc: 'Weakest a=fingerprint hash accepted from a peer, and the hash of the relay\'s own: sha-256, sha-384 or sha-512 (sha-1 never).' },
-  { key: 'srtp.requireSrtp', type: 'string', default: 'none', doc: 'Which party of an offer/answer must use SRTP (plain RTP refused, only SRTP offered to it): none, offerer, answerer or both. Default none: plain-RTP phones inside the network are bridged to SRTP.' },
+  { key: 'srtp.requireSrtp', type: 'string', default: 'none', doc: 'Which leg must use SRTP (plain RTP refused, only SRTP offered to it): none, offerer (the caller\'s leg, which sent the first offer), answerer (the callee\'s) or both. Default none: plain-RTP phones inside the network are bridged to SRTP.' },
   { key: 'log.level', type: 'level', default: 'info', doc: `Lowest log level written (${LOG_LEVELS.join(', ')}).` },
   { key: 'shutdownTimeoutMs', type: 'int', default: 5000, min: 100, max: 120_000, doc: 'Longest graceful shutdown on SIGTERM/SIGINT before a forced exit, ms.' },
   { key: 'rateLimits.ipv6PrefixBits', type: 'int', default: 64, min: 1, max: 128, doc: 'IPv6 media sources are rate-limited and banned per prefix of this many bits, so one host cannot rotate addresses within its prefix.' },

@@ -36,7 +36,7 @@ import type { DtlsExportedKeys, DtlsSrtpPolicy, StartDtlsOptions } from '../sess
 import {
   answeringRole, canonicalFingerprints, peerSetup, roleFromAnswer, sameFingerprints, setupOf, type DtlsRole, type SetupValue,
 } from './dtlsSdp.ts';
-import { isPolicyFlag, requiresSrtp, resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
+import { exchangeRequirement, isPolicyFlag, requiresSrtp, resolvePolicy, restrictPolicy, type CryptoPolicy, type PolicyInput } from './policy.ts';
 import { EventEmitter } from 'node:events';
 import { dtlsProfileAudit, RequestGuard, type PolicyEvents } from './RequestGuard.ts';
 import { applyMediaRates } from './mediaRate.ts';
@@ -300,7 +300,9 @@ export class CallController {
     const sdp = parseSdp(req.sdp);
     const o = optionsOf(req, this.#address);
     warnings.push(...ignoredOptions(withoutPolicyFlags(req), sdp));
-    const restricted = restrictPolicy(this.#policy, req.sdes);
+    // The relay's requireSrtp names the call's legs (caller = first offerer): a re-offer from the callee swaps the parties.
+    const first = this.#calls.get(req.callId)?.legs[0];
+    const restricted = restrictPolicy(exchangeRequirement(this.#policy, first !== undefined && first.sipTag !== req.fromTag), req.sdes);
     warnings.push(...restricted.warnings);
     const guard = new RequestGuard(restricted.policy, req.flags);
     let transport: string | undefined;

@@ -115,11 +115,13 @@ export interface CryptoPolicy {
    */
   readonly keyExchanges: readonly KeyExchange[];
   /**
-   * Which party of an offer/answer exchange must use SRTP: its plain RTP/AVP(F) SDP is refused
-   * (E_BID_DOWN, whatever the audit verdicts say) and the relay offers it only SRTP. 'offerer' is
-   * the party sending the offer, 'answerer' the one answering it. Default 'none': plain-RTP phones
-   * inside the network exist and the relay bridges them to SRTP; per call the ng flags
-   * `require-srtp`, `require-srtp-offerer` and `require-srtp-answerer` only add to it.
+   * Which party must use SRTP: its plain RTP/AVP(F) SDP is refused (E_BID_DOWN, whatever the
+   * audit verdicts say) and the relay offers it only SRTP. 'offerer' is the caller's leg (the one
+   * that sent the call's first offer), 'answerer' the callee's; a re-INVITE in the other direction
+   * keeps the requirement on the same leg (exchangeRequirement). Default 'none': plain-RTP phones
+   * inside the network exist and the relay bridges them to SRTP; per request the ng flags
+   * `require-srtp`, `require-srtp-offerer` and `require-srtp-answerer` (parties of that request's
+   * offer/answer exchange) only add to it.
    */
   readonly requireSrtp: SrtpRequirement;
 }
@@ -139,6 +141,18 @@ function isFingerprintHash(v: unknown): v is FingerprintHash {
 /** Whether `party` of an offer/answer exchange must use SRTP under `policy`. */
 export function requiresSrtp(policy: Pick<CryptoPolicy, 'requireSrtp'>, party: 'offerer' | 'answerer'): boolean {
   return policy.requireSrtp === 'both' || policy.requireSrtp === party;
+}
+
+/**
+ * The relay's requirement for one offer/answer exchange. The relay's `requireSrtp` names the
+ * call's legs: 'offerer' is the caller's leg (the first offer's sender), 'answerer' the callee's,
+ * so a re-INVITE from the callee (`reversed`) keeps the requirement on the same leg instead of
+ * moving it to a phone that may only do plain RTP. Per-request flags are applied after this and
+ * name the parties of that request's exchange (the SBE knows each message's direction).
+ */
+export function exchangeRequirement(policy: CryptoPolicy, reversed: boolean): CryptoPolicy {
+  if (!reversed || policy.requireSrtp === 'none' || policy.requireSrtp === 'both') return policy;
+  return Object.freeze({ ...policy, requireSrtp: policy.requireSrtp === 'offerer' ? 'answerer' as const : 'offerer' as const });
 }
 
 /** The union of two requirements (per-call flags only add to the relay's). */

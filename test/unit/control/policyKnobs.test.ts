@@ -41,8 +41,8 @@ const dtlsAttrs = (...fps: string[]): string[] => [...fps.map((f) => `a=fingerpr
 
 let n = 0;
 const id = (): string => `pk-${++n}`;
-const offerReq = (callId: string, body: string, extra: Record<string, unknown> = {}): NgOfferRequest =>
-  normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': 'A', sdp: body, ...extra }) as NgOfferRequest;
+const offerReq = (callId: string, body: string, extra: Record<string, unknown> = {}, from = 'A'): NgOfferRequest =>
+  normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': from, sdp: body, ...extra }) as NgOfferRequest;
 const answerReq = (callId: string, body: string, extra: Record<string, unknown> = {}): NgAnswerRequest =>
   normalizeNgDict({ command: 'answer', 'call-id': callId, 'from-tag': 'A', 'to-tag': 'B', sdp: body, ...extra }) as NgAnswerRequest;
 
@@ -248,6 +248,21 @@ describe('crypto policy knobs: fingerprint hash, key exchanges, SRTP requirement
       assert.deepEqual(modes(c), ['pending', 'pending']);
       const a = await ctl.answer(answerReq(c, B('RTP/SAVP', [crypto(cryptoTags(o.sdp)[0]!, /a=crypto:\d+ (\S+) /.exec(o.sdp)![1] as SuiteName)])));
       assert.equal(protoOf(a.sdp), 'RTP/AVP', 'the offerer keeps its plain RTP');
+      assert.deepEqual(modes(c), ['plain', 'srtp']);
+      relay.getSession(c)?.close('deleted');
+    });
+
+    it("relay 'answerer' names the callee's leg: a re-INVITE from the callee keeps the requirement on it, not on the caller", async () => {
+      const ctl = cc({ requireSrtp: 'answerer' });
+      const c = id();
+      const o = await ctl.offer(offerReq(c, A('RTP/AVP')));
+      const suite = /a=crypto:\d+ (\S+) /.exec(o.sdp)![1] as SuiteName;
+      await ctl.answer(answerReq(c, B('RTP/SAVP', [crypto(cryptoTags(o.sdp)[0]!, suite)])));
+      // The callee (B) re-offers: a plain re-offer from it is refused; plain towards the caller is fine.
+      await refused(ctl.offer(offerReq(c, B('RTP/AVP'), { 'to-tag': 'A' }, 'B')), 'E_BID_DOWN', null, /offerer/);
+      const re = await ctl.offer(offerReq(c, B('RTP/SAVP', [crypto(1, suite, 9)]), { 'to-tag': 'A', 'transport-protocol': 'RTP/AVP' }, 'B'));
+      assert.equal(protoOf(re.sdp), 'RTP/AVP');
+      await ctl.answer(answerReq(c, A('RTP/AVP')));
       assert.deepEqual(modes(c), ['plain', 'srtp']);
       relay.getSession(c)?.close('deleted');
     });
