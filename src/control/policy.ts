@@ -101,8 +101,8 @@ export interface CryptoPolicy {
    * Weakest hash a peer's a=fingerprint may use, and the hash of the relay's own a=fingerprint
    * (RFC 8122 §5). Weaker peer fingerprints are ignored; a DTLS media section with only weaker
    * ones is E_BID_DOWN. Default 'sha-256' (what every deployed endpoint sends); sha-1 is never
-   * accepted: a second preimage on it would let an attacker on the signalling path forge a
-   * certificate the handshake accepts.
+   * accepted: collisions on it are practical, and the fingerprint is all that binds the DTLS
+   * certificate to the signalling (RFC 8122 §5 forbids it for new use).
    */
   readonly minFingerprintHash: FingerprintHash;
   /**
