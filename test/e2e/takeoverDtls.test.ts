@@ -369,13 +369,66 @@ describe('takeover of a call with a DTLS-SRTP side (OpenSSL peer, Redis, two dae
     assert.ok(fpB !== null && fpB !== fpA, `B answers with its own fingerprint (${fpB} vs ${fpA})`);
     await exchange(`${s}-atx`, `${s}-arx`, 'restored keys while the new handshake has not run');
 
-    const second = new OpensslClient(alice.innerPort, certFile, keyFile);
-    openssl.push(second);
-    const k2 = await second.keys();
+    // Media through the re-key: both far ends keep sending; alice switches to the new keys once
+    // OpenSSL prints them (a phone would at once; this one up to an output poll late).
+    let aliceTx = `${s}-atx`;
+    let rekeying = true;
+    const sentRk = { alice: [] as { seq: number; at: number }[], bob: [] as { seq: number; at: number }[] };
+    const bobFrom = bob.arrivals.length, aliceFrom = alice.arrivals.length;
+    const rekeyStream = (async () => {
+      while (rekeying) {
+        const pa = rtp({ seq: ++aSeq, ssrc: 0xa11ce, payload: randomBytes(160) });
+        const pb = rtp({ seq: ++bSeq, ssrc: 0xb0b, payload: randomBytes(160) });
+        const [wa, wb] = await Promise.all([lib!.protectRtp(aliceTx, pa), lib!.protectRtp(`${s}-btx`, pb)]);
+        sentRk.alice.push({ seq: aSeq, at: Date.now() });
+        sentRk.bob.push({ seq: bSeq, at: Date.now() });
+        await Promise.all([alice.send(wa), bob.send(wb, portForBob)]);
+        await sleep(PACKET_MS);
+      }
+    })();
+    let k2: FarKeys;
+    let handshakeAt = 0, switchedAt = 0;
+    try {
+      await sleep(500);
+      const second = new OpensslClient(alice.innerPort, certFile, keyFile);
+      openssl.push(second);
+      handshakeAt = Date.now();
+      k2 = await second.keys();
+      await lib.session(`${s}-atx2`, 'out', SUITE, k2.txKey, k2.txSalt);
+      await lib.session(`${s}-arx2`, 'in', SUITE, k2.rxKey, k2.rxSalt);
+      aliceTx = `${s}-atx2`;
+      switchedAt = Date.now();
+      await sleep(1000);
+    } finally {
+      rekeying = false;
+      await rekeyStream.catch(() => {});
+    }
+    await sleep(300);
     assert.notDeepEqual(k2.txKey, k1.txKey, 'a new association, new keys');
-    await lib.session(`${s}-atx2`, 'out', SUITE, k2.txKey, k2.txSalt);
-    await lib.session(`${s}-arx2`, 'in', SUITE, k2.rxKey, k2.rxSalt);
-    await sleep(200);
+    // Bob's receiver never changed keys: everything that reached him opens, once.
+    const rkBob = await check(bob.arrivals.slice(bobFrom), `${s}-brx`, 0xa11ce);
+    // Alice opens with the new keys, or else the restored ones (sent before B switched).
+    const rkAlice = new Set<number>();
+    let underOld = 0;
+    for (const { msg } of alice.arrivals.slice(aliceFrom)) {
+      let plain: Uint8Array;
+      try {
+        plain = await lib.unprotectRtp(`${s}-arx2`, msg);
+      } catch {
+        plain = await lib.unprotectRtp(`${s}-arx`, msg);
+        underOld++;
+      }
+      assert.equal(ssrcOf(plain), 0xb0b);
+      assert.ok(!rkAlice.has(seqOf(plain)), 'index reached alice twice across the re-key');
+      rkAlice.add(seqOf(plain));
+    }
+    for (const [name, list, got] of [['alice(DTLS)→bob', sentRk.alice, rkBob], ['bob→alice(DTLS)', sentRk.bob, rkAlice]] as const) {
+      const lost = list.filter((p) => !got.has(p.seq));
+      // Only around the key change: between the new handshake's start and alice's switch (plus flight time).
+      for (const p of lost) assert.ok(p.at >= handshakeAt - 100 && p.at <= switchedAt + 100, `${name}: seq ${p.seq} lost ${p.at - handshakeAt} ms after the re-handshake began`);
+      t.diagnostic(`re-key (${workers} workers): ${name}: ${list.length} sent, ${lost.length} lost; new handshake to keys at the far end ${switchedAt - handshakeAt} ms`);
+    }
+    assert.ok(underOld > 0, 'the restored keys carried bob→alice media while the handshake ran');
     await exchange(`${s}-atx2`, `${s}-arx2`, 'new keys after the new handshake');
     // The old keys are gone from B: a packet under them is refused.
     nBob = bob.arrivals.length;
@@ -394,7 +447,7 @@ describe('takeover of a call with a DTLS-SRTP side (OpenSSL peer, Redis, two dae
     assert.ok(!keys.some((k) => k.startsWith('srtpgate:call:A:') || k.startsWith('srtpgate:idx:A:')), keys.join(', '));
     assertNoSecrets(dumpB, secrets);
     await req(ngB, { command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
-    await second.stop();
+    await openssl.at(-1)!.stop();
     await B.stop();
   });
 });
