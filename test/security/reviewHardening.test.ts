@@ -3,6 +3,7 @@
 // before its fix.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { SdesRewriter, walkSdes } from '../../src/media/rtcpSdes.ts';
 import { nominalRate } from '../../src/control/mediaRate.ts';
 import { Bucket, SourceTable, StreamAdmission, RATE_LIMIT_DEFAULTS } from '../../src/session/RateLimiter.ts';
@@ -239,5 +240,39 @@ describe('review: topology hiding covers sections the relay does not carry', () 
     } finally {
       await relay.close();
     }
+  });
+});
+
+describe('review: per-source rate limiting of IPv6 costs what IPv4 does', () => {
+  async function gcsDuring(fn: () => void): Promise<number> {
+    let n = 0;
+    const obs = new PerformanceObserver((l) => { n += l.getEntries().length; });
+    obs.observe({ entryTypes: ['gc'] });
+    await new Promise((r) => setTimeout(r, 20));
+    const before = n;
+    fn();
+    // gc entries are delivered after the loop, on a later turn.
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    return n - before;
+  }
+
+  it('300k packets from one IPv6 source run without garbage collections (the /64 key is not rebuilt per packet)', async () => {
+    const t = new SourceTable({ ...RATE_LIMIT_DEFAULTS, source: { pps: 0, bps: 0 } });
+    const run = (addr: string) => () => { for (let i = 0; i < 300_000; i++) t.admit(addr, 100, i, true); };
+    run('2001:db8:1:2:3:4:5:6')();
+    const v6 = await gcsDuring(run('2001:db8:1:2:3:4:5:6'));
+    assert.ok(v6 <= 3, `${v6} garbage collections for 300k IPv6 packets`);
+    // Same keys as before: per /64, and per configured prefix.
+    assert.equal(t.keyOf('2001:db8:1:2:3:4:5:6'), t.keyOf('2001:db8:1:2:ffff::1'));
+    assert.notEqual(t.keyOf('2001:db8:1:2::1'), t.keyOf('2001:db8:1:3::1'));
+    assert.equal(new SourceTable({ ...RATE_LIMIT_DEFAULTS, ipv6PrefixBits: 128 }).keyOf('2001:db8::1'), '2001:db8:0:0:0:0:0:1/128');
+  });
+
+  it('the key cache stays bounded under a flood of rotating addresses', () => {
+    const t = new SourceTable({ ...RATE_LIMIT_DEFAULTS, maxSources: 64 });
+    for (let i = 0; i < 10_000; i++) t.admit(`2001:db8:${(i >> 8).toString(16)}:1::${(i & 0xff).toString(16)}`, 100, i, false);
+    assert.ok(t.size <= 64);
+    assert.equal(t.keyOf('2001:db8:5:1::7'), t.keyOf('2001:db8:5:1::8'));
   });
 });
