@@ -16,6 +16,7 @@
 // - The endpoint stays open for the whole call, so it can answer a retransmitted final flight
 //   and receive the peer's close_notify; the stream's close() closes it.
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import {
   DtlsEndpoint, DtlsError, formatFingerprint, parseFingerprint,
   type CookieSecret, type DtlsCertificate, type DtlsErrorCode, type DtlsSrtpKeys, type SrtpProfilePolicy,
@@ -70,6 +71,17 @@ export interface DtlsExportedKeys {
   readonly inbound: StreamCrypto;
   /** What we protect with towards the peer. */
   readonly outbound: StreamCrypto;
+}
+
+const REDACTED = '[DtlsExportedKeys: redacted]';
+
+/** The exported keys as handed out: JSON and util.inspect show no key material (STYLE rule 14). */
+export function exportedKeys(inbound: StreamCrypto, outbound: StreamCrypto): DtlsExportedKeys {
+  const k = { inbound, outbound };
+  // Non-enumerable: a spread or a structured clone of the parts never carries them.
+  Object.defineProperty(k, 'toJSON', { value: () => REDACTED });
+  Object.defineProperty(k, inspect.custom, { value: () => REDACTED });
+  return k;
 }
 
 /** Zeroes both directions' buffers; buffers already moved to another thread are left alone. */
@@ -250,10 +262,10 @@ export class StreamDtls extends EventEmitter<StreamDtlsEvents> {
     const from = this.#current ?? this.#finishedFrom;
     const suite = keys.suite.name;
     // Copied before the install, which may wipe what it is given; handed out only once installed.
-    const exported: DtlsExportedKeys | null = this.#exportKeys ? {
-      inbound: { suite, masterKey: Uint8Array.from(keys.remoteKey), masterSalt: Uint8Array.from(keys.remoteSalt) },
-      outbound: { suite, masterKey: Uint8Array.from(keys.localKey), masterSalt: Uint8Array.from(keys.localSalt) },
-    } : null;
+    const exported: DtlsExportedKeys | null = this.#exportKeys ? exportedKeys(
+      { suite, masterKey: Uint8Array.from(keys.remoteKey), masterSalt: Uint8Array.from(keys.remoteSalt) },
+      { suite, masterKey: Uint8Array.from(keys.localKey), masterSalt: Uint8Array.from(keys.localSalt) },
+    ) : null;
     try {
       this.#host.installDtlsKeys(
         { suite, masterKey: keys.remoteKey, masterSalt: keys.remoteSalt },

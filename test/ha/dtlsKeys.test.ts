@@ -8,6 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import dgram from 'node:dgram';
 import { Relay } from '../../src/session/Relay.ts';
 import { linkStreams } from '../../src/session/MediaStream.ts';
@@ -157,11 +158,12 @@ for (const workers of [0, 1]) describe(`exported DTLS keys on a stream (${worker
       const seen: DtlsExportedKeys[] = [];
       const copies: { inbound: { masterKey: Buffer; masterSalt: Buffer }; outbound: { masterKey: Buffer; masterSalt: Buffer } }[] = [];
       let connectedFirst = false;
+      const seenAtEvent: { mode: string; json: string; shown: string }[] = [];
       c.b.on('dtlskeys', (k) => {
         seen.push(k);
         copies.push({ inbound: { masterKey: Buffer.from(k.inbound.masterKey), masterSalt: Buffer.from(k.inbound.masterSalt) },
           outbound: { masterKey: Buffer.from(k.outbound.masterKey), masterSalt: Buffer.from(k.outbound.masterSalt) } });
-        assert.equal(c.b.inMode, 'srtp', 'the keys are installed when they are handed out');
+        seenAtEvent.push({ mode: c.b.inMode, json: JSON.stringify(k), shown: inspect(k, { depth: 5 }) });
       });
       const connected = new Promise<void>((r) => c.b.once('dtlsconnected', () => { connectedFirst = seen.length === 0; r(); }));
       c.b.startDtls({ role: 'server', remoteFingerprints: [c.far.fingerprint], exportKeys: true });
@@ -170,6 +172,10 @@ for (const workers of [0, 1]) describe(`exported DTLS keys on a stream (${worker
       await sleep(100);
       assert.equal(seen.length, 1);
       assert.equal(connectedFirst, false, 'dtlskeys comes before dtlsconnected');
+      assert.equal(seenAtEvent[0]!.mode, 'srtp', 'the keys are installed when they are handed out');
+      // Logged or serialised by mistake, the event shows no key material.
+      assert.equal(seenAtEvent[0]!.json, '"[DtlsExportedKeys: redacted]"');
+      assert.equal(seenAtEvent[0]!.shown, '[DtlsExportedKeys: redacted]');
       assert.equal(seen[0]!.inbound.suite, far.suite);
       assertMirror(copies[0]!, far);
       for (const b of [seen[0]!.inbound.masterKey, seen[0]!.inbound.masterSalt, seen[0]!.outbound.masterKey, seen[0]!.outbound.masterSalt]) {

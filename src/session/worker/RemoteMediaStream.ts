@@ -7,7 +7,7 @@ import { suiteByName, type CryptoSuite, type SuiteName } from '../../crypto/suit
 import { RelayError, type RelayErrorCode } from '../../errors.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from '../MediaStream.ts';
 import type { MediaStreamHandle } from '../MediaStreamHandle.ts';
-import { newDtlsCounters, usableFingerprints, wipeExportedKeys, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
+import { exportedKeys, newDtlsCounters, usableFingerprints, wipeExportedKeys, type DtlsCounters, type DtlsStreamState, type StartDtlsOptions } from '../StreamDtls.ts';
 import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
 import type { FromWorker, StatsItem } from './protocol.ts';
 import { validateIndexState, type StreamIndexState } from '../indexState.ts';
@@ -171,7 +171,7 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
 
   /** @internal Keys the worker exported (startDtls with exportKeys); zeroed once the listeners return. */
   applyDtlsKeys(inbound: StreamCrypto, outbound: StreamCrypto): void {
-    const keys = { inbound, outbound };
+    const keys = exportedKeys(inbound, outbound);
     try {
       // The worker installed them before posting: mirror that now, as 'dtls-connected' comes
       // after this and the listeners (replication) record the stream's modes with the keys.
