@@ -2,7 +2,7 @@
 // end's address from a media section, the session-level rewrite, warnings for what is ignored,
 // and the a=crypto text in and out. No state and no key retention here: parsed keys go into
 // the caller's `held` list, which the caller wipes.
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 import { RelayError } from '../errors.ts';
 import { formatCryptoAttribute, parseCryptoAttribute, SdesCrypto } from '../keying/sdes.ts';
 import type { CryptoLine } from '../keying/negotiate.ts';
@@ -103,13 +103,25 @@ export function remoteOf(m: SdpMedia, sdp: ParsedSdp, o: RequestOptions): Remote
   const conn = m.connection ?? sdp.connection;
   if (conn === null) throw new RelayError('E_BAD_SDP', 'media without a connection address', { media: mediaNo(m) });
   if (isZeroAddress(conn.address)) return { rtp: null, rtcp: null, hold: conn };
-  const address = o.sourceAddress ?? conn.address;
-  const rtcpAddress = o.sourceAddress ?? m.rtcp?.address?.address ?? address;
+  const address = canonical(o.sourceAddress ?? conn.address);
+  const rtcpAddress = canonical(o.sourceAddress ?? m.rtcp?.address?.address ?? address);
   return {
     rtp: { address, port: m.port },
     rtcp: { address: rtcpAddress, port: m.rtcp?.port ?? m.port + 1 },
     hold: null,
   };
+}
+
+/**
+ * An IPv6 address as the socket layer writes a packet's source (`2001:db8::1`): SDP may spell
+ * it otherwise (`2001:DB8:0:0::1`), and the data path compares addresses as strings (the
+ * signalled peer is never banned, strict source, latching).
+ */
+function canonical(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const zone = address.indexOf('%');
+  const plain = new SocketAddress({ address: zone < 0 ? address : address.slice(0, zone), family: 'ipv6' }).address;
+  return zone < 0 ? plain : `${plain}${address.slice(zone)}`;
 }
 
 /** The relay's address for a section, or the peer's hold address when that must be echoed. */

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
 import { SdesRewriter, walkSdes } from '../../src/media/rtcpSdes.ts';
 import { nominalRate } from '../../src/control/mediaRate.ts';
 import { Bucket, SourceTable, StreamAdmission, RATE_LIMIT_DEFAULTS } from '../../src/session/RateLimiter.ts';
@@ -19,8 +20,10 @@ import { HttpApi } from '../../src/control/HttpApi.ts';
 import { Metrics } from '../../src/metrics/Metrics.ts';
 import { ControlServer } from '../../src/control/ControlServer.ts';
 import { NgClient } from '../helpers/ngClient.ts';
+import { UdpPeer } from '../helpers/udp.ts';
+import { createSrtpSessionSync } from '../../src/SrtpSession.ts';
 import { compound, sdesPacket } from '../helpers/rtcpSdes.ts';
-import { rtcpRr } from '../helpers/packets.ts';
+import { rtcpRr, rtp } from '../helpers/packets.ts';
 
 /** An SDES packet whose header declares `declared` chunks while it holds all of `chunks`. */
 function undercounted(declared: number, ...chunks: Parameters<typeof sdesPacket>[0]): Uint8Array {
@@ -274,5 +277,38 @@ describe('review: per-source rate limiting of IPv6 costs what IPv4 does', () => 
     for (let i = 0; i < 10_000; i++) t.admit(`2001:db8:${(i >> 8).toString(16)}:1::${(i & 0xff).toString(16)}`, 100, i, false);
     assert.ok(t.size <= 64);
     assert.equal(t.keyOf('2001:db8:5:1::7'), t.keyOf('2001:db8:5:1::8'));
+  });
+});
+
+describe('review: IPv6 addresses from SDP are compared in canonical form', () => {
+  it('a peer whose SDP spells ::1 as 0:0:0:0:0:0:0:1 is still the expected source: forged packets from its address do not get it banned', async () => {
+    const relay = await Relay.create({ ports: { min: 51700, max: 51749 }, interfaces: [{ name: 'v6', address: '::1' }], rateLimits: { authFailThreshold: 3 } });
+    const a = await UdpPeer.open('::1'), b = await UdpPeer.open('::1'), forger = await UdpPeer.open('::1');
+    try {
+      const cc = new CallController({ relay });
+      const aKey = randomBytes(16), aSalt = randomBytes(14), bKey = randomBytes(16), bSalt = randomBytes(14);
+      const line = (tag: number, k: Uint8Array, s: Uint8Array) => `a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${Buffer.concat([k, s]).toString('base64')}`;
+      const sdp6 = (addr: string, port: number, crypto: string) =>
+        `v=0\r\no=- 1 1 IN IP6 ${addr}\r\ns=-\r\nc=IN IP6 ${addr}\r\nt=0 0\r\nm=audio ${port} RTP/SAVP 0\r\n${crypto}\r\n`;
+      const offer = await cc.offer(normalizeNgDict({ command: 'offer', 'call-id': 'canon', 'from-tag': 'a', sdp: sdp6('0:0:0:0:0:0:0:1', a.port, line(1, aKey, aSalt)) }) as NgOfferRequest);
+      const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(offer.sdp)![1]);
+      const answer = await cc.answer(normalizeNgDict({ command: 'answer', 'call-id': 'canon', 'from-tag': 'a', 'to-tag': 'b',
+        sdp: sdp6('::1', b.port, line(tag, bKey, bSalt)) }) as NgAnswerRequest);
+      const relayPortForA = Number(/^m=audio (\d+)/m.exec(answer.sdp)![1]);
+      assert.equal(cc.query('canon').tags.a!.medias[0]!.remote, `[::1]:${a.port}`, 'the signalled address in canonical form');
+      // Someone else on the peer's address sends forged SRTP before the peer's first packet.
+      for (let i = 0; i < 6; i++) await forger.send(rtp({ seq: i, ssrc: 0x1234 }), relayPortForA, '::1');
+      await new Promise((r) => setTimeout(r, 100));
+      const tx = createSrtpSessionSync({ suite: 'AES_CM_128_HMAC_SHA1_80', masterKey: aKey, masterSalt: aSalt });
+      try {
+        await a.send(tx.protectRtp(rtp({ seq: 100, ssrc: 0xa11ce })), relayPortForA, '::1');
+      } finally {
+        tx.close();
+      }
+      assert.equal((await b.waitFor(1, 2000)).length, 1, 'the genuine peer was banned by packets it never sent');
+    } finally {
+      a.close(); b.close(); forger.close();
+      await relay.close();
+    }
   });
 });
