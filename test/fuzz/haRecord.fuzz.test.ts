@@ -2,7 +2,7 @@
 // here): whoever can write Redis must not crash or steer a relay with what it writes.
 // Invariants: nothing but HaError E_HA_RECORD is thrown; a decoded record encodes and decodes
 // to itself (nothing unchecked survives a round trip); ports, legs and indexes are in range.
-// Seeds: test/fuzz/corpus/ha-record (a call record with SDES and DTLS sides, an index record).
+// Seeds: test/fuzz/corpus/ha-record (call records with SDES and DTLS sides, one with a stream rate; an index record).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCallRecord, decodeIndexRecord, encodeRecord } from '../../src/ha/callRecord.ts';
@@ -12,7 +12,7 @@ import { fuzz, iterations, report } from './harness.ts';
 
 const ITER = iterations(20_000);
 const dec = new TextDecoder();
-const TOKENS = ['null', 'true', 'false', '[]', '{}', '0', '-1', '1.5', '1e999', '65536', '4294967296', '281474976710656', '2147483648',
+const TOKENS = ['"rate":', '"pps":', '"bps":', '1e308', '-0', 'null', 'true', 'false', '[]', '{}', '0', '-1', '1.5', '1e999', '65536', '4294967296', '281474976710656', '2147483648',
   '"__proto__"', '"constructor"', '"srtp"', '"plain"', '"pending"', '"client"', '"server"', '"AES_CM_128_HMAC_SHA1_80"', '"NULL_HMAC_SHA1_80"',
   '"v":1', '"v":2', '"legs":', '"media":', '"sides":', '"streams":', '"srtpIn":', '"index":', '"ssrc":', '"params":', '"mki":', ',', ':', '"'];
 
@@ -39,6 +39,8 @@ describe('fuzz: replicated records', () => {
             for (const s of m.sides) {
               assert.ok(s.leg >= 0 && s.leg < r.legs.length && s.rtpPort >= 1 && s.rtpPort <= 65535);
               for (const k of [s.inKey, s.outKey]) if (k !== null) assert.ok(k.params.length >= 1 && k.params.length <= 16);
+              // A stored rate reaches a token bucket on takeover: never NaN, infinite or negative.
+              if (s.rate) for (const v of [s.rate.pps, s.rate.bps]) assert.ok(Number.isFinite(v) && v >= 0, `rate ${JSON.stringify(s.rate)}`);
             }
           }
           outcome += `call-ok:${r.media.length}`;
