@@ -11,6 +11,7 @@ import { EV_SRTCP_SOFT_LIMIT, EV_SRTP_SOFT_LIMIT } from '../crypto/abi.ts';
 import type { MediaStreamHandle } from './MediaStreamHandle.ts';
 import { applyStreamIndexFloor, readStreamIndexState, type StreamIndexState } from './indexState.ts';
 import type { SdesRewriter } from '../media/rtcpSdes.ts';
+import { reportedRate } from './RateLimiter.ts';
 import type { DtlsErrorCode } from '../keying/dtls/index.ts';
 import {
   StreamDtls, newDtlsCounters, usableFingerprints,
@@ -188,7 +189,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
   setRateLimit(rate: { pps: number; bps: number } | null): void {
     this.#check();
     this.rateLimiter?.setStreamRate?.(rate);
-    this.rateLimit = rate === null ? null : { pps: rate.pps, bps: rate.bps };
+    this.rateLimit = reportedRate(rate);
   }
 
   /** The address signalling says this leg's far end uses. */

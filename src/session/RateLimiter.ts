@@ -185,6 +185,15 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimiterOptions> = Object.freeze({
  * other source shares a separate, smaller one, so a flood from anywhere else — even one
  * below the per-source limit — cannot spend the budget the genuine peer needs.
  */
+/**
+ * The rate a stream reports (and a replica stores) for `rate`: null unless both dimensions are
+ * finite and positive, since the bucket ignores any other value (see setStreamRate).
+ */
+export function reportedRate(rate: Rate | null): Rate | null {
+  if (rate === null || ![rate.pps, rate.bps].every((v) => Number.isFinite(v) && v > 0)) return null;
+  return { pps: rate.pps, bps: rate.bps };
+}
+
 export class StreamAdmission implements PacketAdmission {
   readonly #latched: Bucket;
   readonly #others: Bucket;

@@ -12,6 +12,7 @@ import type { DtlsErrorCode } from '../../keying/dtls/index.ts';
 import type { FromWorker, StatsItem } from './protocol.ts';
 import { validateIndexState, type StreamIndexState } from '../indexState.ts';
 import type { WorkerHost } from './WorkerHost.ts';
+import { reportedRate } from '../RateLimiter.ts';
 
 const INDEX_REPLY_TIMEOUT_MS = 5000;
 
@@ -74,7 +75,7 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   setRateLimit(rate: { pps: number; bps: number } | null): void {
     this.#checkOpen();
     this.worker.post({ t: 'rate', id: this.id, rate: rate === null ? null : { pps: rate.pps, bps: rate.bps } });
-    this.rateLimit = rate === null ? null : { pps: rate.pps, bps: rate.bps };
+    this.rateLimit = reportedRate(rate);
   }
 
   setRemote(rtp: Endpoint | null, rtcp: Endpoint | null = null): void {

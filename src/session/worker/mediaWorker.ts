@@ -16,6 +16,8 @@ const { dtlsCertificate, ...hostInit } = init;
 // The relay's certificate, so every worker answers with the fingerprint the SDP advertises.
 const dtls = { certificate: DtlsCertificate.fromPem(dtlsCertificate.certPem, dtlsCertificate.keyPem), cookies: new CookieSecret() };
 const host = await MediaHost.create({ ...hostInit, dtls, onSecurity: (event) => post({ t: 'security', event }), warn: () => {} });
+// The host keeps its own copy of the topology secret; the one in workerData would otherwise live as long as the thread.
+init.topologySecret?.fill(0);
 const streams = new Map<number, MediaStream>();
 const sessions = new Map<number, object>();
 const timer = setInterval(() => host.tick(Date.now()), 250);
