@@ -188,6 +188,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       stopping = (async () => {
         const sessions = relay.sessionCount;
         log.info('stopping', { reason, sessions });
+        if (replicator && config.ha.handoverOnStop) {
+          // Hand-over: no new calls, then every call released to the standby (bounded; the
+          // calls it could not hand over end below as on any stop).
+          admission.setDrain(true);
+          await replicator.release();
+        }
         const drainMs = Math.max(100, Math.floor(config.shutdownTimeoutMs / 2));
         await Promise.all([ngServer.close(drainMs), httpApi?.close(drainMs)]);
         security.close();

@@ -117,6 +117,10 @@ export interface Config {
     indexIntervalMs: number;
     heartbeatIntervalMs: number;
     heartbeatTtlMs: number;
+    /** SIGTERM hands the calls to the standby (POST /v1/ha/release) instead of ending them. */
+    handoverOnStop: boolean;
+    releaseTimeoutMs: number;
+    releaseHoldMs: number;
   };
 }
 
@@ -202,6 +206,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ha.indexIntervalMs', type: 'int', default: 250, min: 20, max: 5000, doc: 'How often SRTP/SRTCP index high-water marks are checked (and written when use nears them), ms.' },
   { key: 'ha.heartbeatIntervalMs', type: 'int', default: 500, min: 50, max: 60_000, doc: 'How often this relay refreshes its heartbeat key, ms.' },
   { key: 'ha.heartbeatTtlMs', type: 'int', default: 1500, min: 100, max: 600_000, doc: 'Expiry of the heartbeat key: a relay silent this long counts as failed, ms.' },
+  { key: 'ha.handoverOnStop', type: 'bool', default: false, doc: 'On SIGTERM hand every call to the standby (as POST /v1/ha/release) instead of ending it; off: a stop ends the calls (see README).' },
+  { key: 'ha.releaseTimeoutMs', type: 'int', default: 1000, min: 50, max: 30_000, doc: 'How long a release waits for Redis to acknowledge the calls\' final state; calls not acknowledged end as on a stop, ms.' },
+  { key: 'ha.releaseHoldMs', type: 'int', default: 10_000, min: 1000, max: 600_000, doc: 'Expiry of a call\'s "released" key: a standby that has not taken it by then leaves it in Redis (takeover command), ms.' },
 ];
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key, o]));
@@ -566,6 +573,9 @@ function build(v: Map<string, Value>): Config {
       indexIntervalMs: int('ha.indexIntervalMs'),
       heartbeatIntervalMs: int('ha.heartbeatIntervalMs'),
       heartbeatTtlMs: int('ha.heartbeatTtlMs'),
+      handoverOnStop: bool('ha.handoverOnStop'),
+      releaseTimeoutMs: int('ha.releaseTimeoutMs'),
+      releaseHoldMs: int('ha.releaseHoldMs'),
     },
   };
 }

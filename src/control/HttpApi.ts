@@ -68,6 +68,8 @@ export interface HttpApiOptions {
 /** What /v1/ha/takeover needs (src/ha/Replicator). */
 export interface HaControl {
   takeover(node: string): Promise<{ node: string; calls: number; failed: number; durationMs: number }>;
+  /** Hands every call to the standby (the route drains admission first). */
+  release(): Promise<{ node: string; released: number; ended: number; durationMs: number }>;
 }
 
 export const HTTP_API_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8080, maxBodyBytes: 262_144, requestsPerSecond: 200 });
@@ -97,7 +99,7 @@ class HttpError extends Error {
 
 // ---------------------------------------------------------------- routes
 
-export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'getDrain' | 'setDrain' | 'haTakeover' | 'openapi' | 'metrics' | 'healthz';
+export type RouteName = 'offer' | 'answer' | 'list' | 'query' | 'delete' | 'getDrain' | 'setDrain' | 'haTakeover' | 'haRelease' | 'openapi' | 'metrics' | 'healthz';
 export interface RouteSpec {
   readonly name: RouteName;
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -117,6 +119,7 @@ export const HTTP_ROUTES: readonly RouteSpec[] = [
   { name: 'getDrain', method: 'GET', path: '/v1/drain', auth: true },
   { name: 'setDrain', method: 'POST', path: '/v1/drain', auth: true },
   { name: 'haTakeover', method: 'POST', path: '/v1/ha/takeover', auth: true },
+  { name: 'haRelease', method: 'POST', path: '/v1/ha/release', auth: true },
   { name: 'openapi', method: 'GET', path: '/openapi.json', auth: true },
   { name: 'metrics', method: 'GET', path: '/metrics', auth: true },
   { name: 'healthz', method: 'GET', path: '/healthz', auth: false },
@@ -529,6 +532,14 @@ export class HttpApi {
           if (e instanceof RelayError) throw e;
           throw new HttpError('E_INVALID_STATE', e instanceof Error ? e.message : 'takeover failed');
         }
+      }
+      case 'haRelease': {
+        if (this.#ha === undefined) throw new HttpError('E_NOT_FOUND', 'replication is not enabled');
+        // Maintenance: no new calls here from now on; the current ones go to the standby.
+        this.#admission?.setDrain(true);
+        const result = await this.#ha.release();
+        this.#log.info('calls released for hand-over', { ...result });
+        return this.#sendJson(res, 200, result);
       }
       case 'list': {
         const raw = url.searchParams.get('limit');

@@ -140,6 +140,17 @@ export function openApiDocument(version: string): Json {
           },
         },
       },
+      '/v1/ha/release': {
+        post: {
+          operationId: 'haRelease',
+          summary: 'Maintenance hand-over: drain, close every call\'s media sockets, write their final SRTP/SRTCP indexes to Redis and mark them released; the standby following this relay takes them at once. Calls whose state Redis did not acknowledge in time end.',
+          responses: {
+            200: json({ type: 'object', required: ['node', 'released', 'ended', 'durationMs'], properties: { node: { type: 'string' }, released: { type: 'integer' }, ended: { type: 'integer' }, durationMs: { type: 'number' } } }, 'Calls handed over and calls ended, and how long it took.'),
+            404: errorResponse('Replication not enabled (E_NOT_FOUND).'),
+            ...COMMON_ERRORS,
+          },
+        },
+      },
       '/v1/calls/{callId}/answer': { post: sdpOperation('answer') },
       '/openapi.json': {
         get: { operationId: 'openapi', summary: 'This document.', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1 document.'), 401: COMMON_ERRORS[401]! } },

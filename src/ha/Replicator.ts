@@ -7,6 +7,10 @@
 // records (kept sealed, as "foreign" calls) and heartbeats, and on takeover (the HTTP
 // command, or a peer's heartbeat expiring with autoTakeover) rebuilds their calls here.
 //
+// Hand-over (release): the owner closes its calls' sockets, writes their exact final index
+// state and a "released by <node>" key, awaiting the store's acknowledgement (bounded); a
+// standby following the owner takes released calls over at once, whatever autoTakeover says.
+//
 // Nothing here is on the packet path, and no write is awaited by signalling: the store
 // queues. Faults are counted and logged once per state change.
 import { EventEmitter } from 'node:events';
@@ -20,7 +24,9 @@ import type { MetricFamily } from '../metrics/Metrics.ts';
 import type { CallStateStore } from './CallStateStore.ts';
 import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type IndexRecord, type SealedKeyRecord } from './callRecord.ts';
 import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
-import { callKey, callPrefix, heartbeatKey, indexKey, type KeySpace } from './keys.ts';
+import { callKey, callPrefix, heartbeatKey, indexKey, releaseKey, releasePrefix, type KeySpace } from './keys.ts';
+import { awaitWritten, releaseMarks } from './release.ts';
+import type { IndexMargin } from '../session/indexState.ts';
 import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
 import { snapshotCall, inKeyField, outKeyField, type DtlsSealedKeys } from './snapshot.ts';
 import { sealKey, sealStreamCrypto } from './sealedKeys.ts';
@@ -47,6 +53,16 @@ export interface ReplicatorOptions {
   readonly heartbeatTtlMs?: number;
   /** Expiry of call records (refreshed on every write), ms. Default 3 h. */
   readonly recordTtlMs?: number;
+  /** How long a release waits for the store to acknowledge the final state, ms. Default 1000. */
+  readonly releaseTimeoutMs?: number;
+  /** Expiry of a "released" key: a standby that did not take the call by then leaves it in Redis, ms. Default 10000. */
+  readonly releaseHoldMs?: number;
+  /**
+   * Added to the final indexes a release writes. In-thread streams are read with nothing
+   * handled between the read and the close (margin not needed); a worker may handle packets
+   * in flight between its reply and the close message, which this covers. Default { srtp: 8, srtcp: 2 }.
+   */
+  readonly releaseMargin?: IndexMargin;
   readonly now?: () => number;
 }
 
@@ -57,8 +73,18 @@ export interface TakeoverResult {
   readonly durationMs: number;
 }
 
+export interface ReleaseResult {
+  readonly node: string;
+  /** Calls handed over: sockets closed, final marks and the release key acknowledged by the store. */
+  readonly released: number;
+  /** Calls ended without a hand-over (store down, slow, or a stream unreadable): records removed, as on a stop. */
+  readonly ended: number;
+  readonly durationMs: number;
+}
+
 export interface ReplicatorEvents {
   takeover: [TakeoverResult];
+  release: [ReleaseResult];
 }
 
 /** The counters /metrics exports (srtpgate_ha_*). */
@@ -71,6 +97,8 @@ export interface ReplicatorCounters {
   takeoverCalls: number;
   takeoverFailed: number;
   lastTakeoverSeconds: number;
+  releasedCalls: number;
+  releaseFailed: number;
 }
 
 interface Tracked {
@@ -86,7 +114,7 @@ interface Tracked {
 export class Replicator {
   readonly observer = new EventEmitter<ReplicatorEvents>();
   readonly counters: ReplicatorCounters = {
-    writeErrors: 0, hwmOverruns: 0, callWrites: 0, indexWrites: 0, takeovers: 0, takeoverCalls: 0, takeoverFailed: 0, lastTakeoverSeconds: 0,
+    writeErrors: 0, hwmOverruns: 0, callWrites: 0, indexWrites: 0, takeovers: 0, takeoverCalls: 0, takeoverFailed: 0, lastTakeoverSeconds: 0, releasedCalls: 0, releaseFailed: 0,
   };
   readonly #o: Required<Omit<ReplicatorOptions, 'peers'>> & { peers: readonly string[] };
   readonly #ks: KeySpace;
@@ -101,6 +129,10 @@ export class Replicator {
   #adopter: CallAdopter | null = null;
   readonly #takeovers = new Map<string, Promise<TakeoverResult>>();
   #polling = false;
+  #release: Promise<ReleaseResult> | null = null;
+  /** Per peer, released call-ids waiting to be taken, and the chain of released-call takeovers. */
+  readonly #releasedQueue = new Map<string, Set<string>>();
+  readonly #releasedChain = new Map<string, Promise<unknown>>();
   #writeErrorLogged = false;
   #closed = false;
 
@@ -109,6 +141,7 @@ export class Replicator {
       peers: o.peers ?? [], autoTakeover: o.autoTakeover ?? false, prefix: o.prefix ?? 'srtpgate',
       indexIntervalMs: o.indexIntervalMs ?? 250, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 500,
       heartbeatTtlMs: o.heartbeatTtlMs ?? 1500, recordTtlMs: o.recordTtlMs ?? 3 * 3600_000, now: o.now ?? Date.now,
+      releaseTimeoutMs: o.releaseTimeoutMs ?? 1000, releaseHoldMs: o.releaseHoldMs ?? 10_000, releaseMargin: o.releaseMargin ?? { srtp: 8, srtcp: 2 },
       node: o.node, store: o.store, sealer: o.sealer, log: o.log,
     };
     this.#ks = { prefix: this.#o.prefix };
@@ -175,6 +208,7 @@ export class Replicator {
       { name: 'srtpgate_ha_takeovers_total', type: 'counter', help: 'Takeovers of a peer relay run.', samples: one(c.takeovers) },
       { name: 'srtpgate_ha_takeover_calls_total', type: 'counter', help: 'Calls in takeovers, by result.', samples: [[{ result: 'ok' }, c.takeoverCalls], [{ result: 'failed' }, c.takeoverFailed]] },
       { name: 'srtpgate_ha_last_takeover_seconds', type: 'gauge', help: 'Duration of the last takeover.', samples: one(c.lastTakeoverSeconds) },
+      { name: 'srtpgate_ha_release_calls_total', type: 'counter', help: 'Calls this relay released (hand-over), by result.', samples: [[{ result: 'ok' }, c.releasedCalls], [{ result: 'failed' }, c.releaseFailed]] },
     ];
   }
 
@@ -229,6 +263,92 @@ export class Replicator {
     this.#o.store.remove(indexKey(this.#ks, this.#o.node, callId));
   }
 
+  // ------------------------------------------------------------ hand-over (release)
+
+  /**
+   * Hands every call of this relay to the standby that follows it. The caller has stopped new
+   * calls (drain). Per call: the sockets close right after the final index read (nothing is
+   * sent or accepted under the call's keys afterwards), the call record and the final marks are
+   * written and acknowledged, then "released by <node>" is. A call whose writes are not
+   * acknowledged by `releaseTimeoutMs` ends as on a stop (records removed), counted. A call is
+   * never bound here and marked released at once: the mark is written after the close.
+   */
+  release(): Promise<ReleaseResult> {
+    this.#release ??= this.#releaseAll().finally(() => { this.#release = null; });
+    return this.#release;
+  }
+
+  async #releaseAll(): Promise<ReleaseResult> {
+    const started = this.#o.now();
+    const calls = [...this.#calls].filter(([, t]) => !t.state.closed);
+    // Out of the tracked set first: the session closes below must not remove the records.
+    for (const [callId] of calls) this.#calls.delete(callId);
+    const records = new Map<string, string>();
+    const reads: { callId: string; t: Tracked; stream: MediaStreamHandle; state: Promise<StreamIndexState | null> }[] = [];
+    for (const [callId, t] of calls) {
+      try {
+        records.set(callId, encodeRecord(snapshotCall(t.state, this.#o.node, this.#o.sealer, { inbound: this.#inKeys, outbound: this.#outKeys, dtls: this.#dtlsKeys }, this.#o.now(), t.interfaceOf)));
+      } catch (e) {
+        this.#o.log.warn('ha: call record not written on release', { reason: (e as Error).message });
+      }
+      for (const pair of t.state.media) {
+        for (const side of pair?.sides.values() ?? []) {
+          const s = side.stream;
+          const ops = indexOps(s);
+          if (s.closed || (s.inMode !== 'srtp' && s.outMode !== 'srtp')) continue;
+          reads.push({ callId, t, stream: s, state: ops === null ? Promise.resolve(null) : ops.indexState().catch(() => null) });
+        }
+      }
+    }
+    // In-thread reads are already resolved: the closes run in this job's microtasks, before any
+    // packet event. A worker's reply can leave a packet in between: the margin covers it.
+    const states = await Promise.all(reads.map((r) => r.state));
+    for (const [, t] of calls) t.state.session.close('relay-closed');
+
+    const finals = new Map<string, { t: Tracked; streams: Record<string, StreamIndexState>; unreadable: boolean }>();
+    for (const [callId, t] of calls) finals.set(callId, { t, streams: {}, unreadable: !records.has(callId) });
+    reads.forEach((r, i) => {
+      const f = finals.get(r.callId)!;
+      const st = states[i];
+      if (st == null) { f.unreadable = true; return; }
+      f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, this.#o.releaseMargin, r.t.floors.get(r.stream) ?? null);
+    });
+
+    const store = this.#o.store;
+    // Nothing would be acknowledged: end the calls at once rather than wait the bound out.
+    const deadline = store.up ? started + this.#o.releaseTimeoutMs : started;
+    const outcomes = await Promise.all([...finals].map(async ([callId, f]) => {
+      if (f.unreadable || !store.up) return false;
+      const ttl = { ttlMs: this.#o.recordTtlMs };
+      const index: IndexRecord = { v: RECORD_VERSION, at: this.#o.now(), streams: f.streams };
+      const blob = JSON.stringify(this.#o.sealer.seal(Buffer.from(encodeRecord(index), 'utf8'), { node: this.#o.node, callId, field: 'idx' }));
+      this.counters.callWrites++;
+      this.counters.indexWrites++;
+      const [a, b] = await Promise.all([
+        awaitWritten((cb) => store.write(callKey(this.#ks, this.#o.node, callId), records.get(callId)!, { ...ttl, onWritten: cb }), deadline, this.#o.now),
+        awaitWritten((cb) => store.write(indexKey(this.#ks, this.#o.node, callId), blob, { ...ttl, onWritten: cb }), deadline, this.#o.now),
+      ]);
+      if (!a || !b) return false;
+      return awaitWritten((cb) => store.write(releaseKey(this.#ks, this.#o.node, callId), this.#o.node, { ttlMs: this.#o.releaseHoldMs, onWritten: cb }), deadline, this.#o.now);
+    }));
+    let released = 0, ended = 0;
+    [...finals.keys()].forEach((callId, i) => {
+      if (outcomes[i]) { released++; return; }
+      ended++;
+      // As on a stop without hand-over: the call has ended here, its records go.
+      store.remove(releaseKey(this.#ks, this.#o.node, callId));
+      store.remove(callKey(this.#ks, this.#o.node, callId));
+      store.remove(indexKey(this.#ks, this.#o.node, callId));
+    });
+    this.counters.releasedCalls += released;
+    this.counters.releaseFailed += ended;
+    const result: ReleaseResult = { node: this.#o.node, released, ended, durationMs: this.#o.now() - started };
+    if (ended > 0) this.#o.log.warn('ha: calls ended without hand-over (state store unreachable or slow)', { ...result, storeUp: store.up });
+    this.#o.log.info('ha: calls released', { ...result });
+    this.observer.emit('release', result);
+    return result;
+  }
+
   // ------------------------------------------------------------ takeover
 
   /**
@@ -256,6 +376,11 @@ export class Replicator {
         for (const k of await this.#o.store.keys(callPrefix(this.#ks, peer))) ids.add(k.slice(callPrefix(this.#ks, peer).length));
       } catch { /* the cached records are what we have */ }
     }
+    return this.#takeIds(adopter, peer, ids, started, 'ha: takeover done');
+  }
+
+  async #takeIds(adopter: CallAdopter, peer: string, ids: Iterable<string>, started: number, msg: string): Promise<TakeoverResult> {
+    const cached = this.#foreign.get(peer) ?? new Map<string, string>();
     let calls = 0, failed = 0;
     for (const callId of ids) {
       try {
@@ -273,7 +398,7 @@ export class Replicator {
     this.counters.takeoverFailed += failed;
     this.counters.lastTakeoverSeconds = durationMs / 1000;
     const result = { node: peer, calls, failed, durationMs };
-    this.#o.log.info('ha: takeover done', { ...result });
+    this.#o.log.info(msg, { ...result });
     this.observer.emit('takeover', result);
     return result;
   }
@@ -427,8 +552,36 @@ export class Replicator {
     }
   }
 
+  /**
+   * A peer released a call: taken at once (autoTakeover or not: the owner said it no longer
+   * carries it). Notifications of one release arrive together and are taken as one batch.
+   */
+  #onReleased(peer: string, callId: string): void {
+    let q = this.#releasedQueue.get(peer);
+    if (q !== undefined) { q.add(callId); return; }
+    q = new Set([callId]);
+    this.#releasedQueue.set(peer, q);
+    const adopter = this.#adopter;
+    if (adopter === null || this.#closed) return;
+    const prev = this.#releasedChain.get(peer) ?? Promise.resolve();
+    const next = prev.then(() => new Promise<void>((r) => setImmediate(r))).then(async () => {
+      const ids = [...(this.#releasedQueue.get(peer) ?? [])];
+      this.#releasedQueue.delete(peer);
+      // A full takeover of the peer already running carries these calls too.
+      await this.#takeovers.get(peer)?.catch(() => {});
+      const started = this.#o.now();
+      await this.#takeIds(adopter, peer, ids, started, 'ha: released calls taken over');
+      for (const id of ids) this.#o.store.remove(releaseKey(this.#ks, peer, id));
+    }).catch((e: unknown) => this.#o.log.warn('ha: released calls not taken over', { node: peer, reason: (e as Error).message }));
+    this.#releasedChain.set(peer, next);
+  }
+
   #onChange(key: string, event: string): void {
     for (const [peer, calls] of this.#foreign) {
+      if (event === 'set' && key.startsWith(releasePrefix(this.#ks, peer))) {
+        this.#onReleased(peer, key.slice(releasePrefix(this.#ks, peer).length));
+        return;
+      }
       const prefix = callPrefix(this.#ks, peer);
       if (key.startsWith(prefix)) {
         const callId = key.slice(prefix.length);

@@ -34,6 +34,8 @@ export function replicatorFromConfig(config: Config, log: Logger): Replicator | 
     indexIntervalMs: ha.indexIntervalMs,
     heartbeatIntervalMs: ha.heartbeatIntervalMs,
     heartbeatTtlMs: ha.heartbeatTtlMs,
+    releaseTimeoutMs: ha.releaseTimeoutMs,
+    releaseHoldMs: ha.releaseHoldMs,
     // Records outlive no call: a session ends at media.lifetime at the latest.
     recordTtlMs: config.media.lifetime * 1000,
   });

@@ -11,3 +11,6 @@ export const indexKey = (k: KeySpace, node: string, callId: string): string => `
 export const heartbeatKey = (k: KeySpace, node: string): string => `${k.prefix}:hb:${node}`;
 export const callPrefix = (k: KeySpace, node: string): string => `${k.prefix}:call:${node}:`;
 export const indexPrefix = (k: KeySpace, node: string): string => `${k.prefix}:idx:${node}:`;
+/** "Released by <node>": the owner closed the call's sockets and wrote its final marks; a standby takes it at once. */
+export const releaseKey = (k: KeySpace, node: string, callId: string): string => `${k.prefix}:rel:${node}:${callId}`;
+export const releasePrefix = (k: KeySpace, node: string): string => `${k.prefix}:rel:${node}:`;
