@@ -25,7 +25,8 @@ import type { CallStateStore } from './CallStateStore.ts';
 import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type IndexRecord, type SealedKeyRecord } from './callRecord.ts';
 import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
 import { callKey, callPrefix, heartbeatKey, indexKey, releaseKey, releasePrefix, type KeySpace } from './keys.ts';
-import { awaitWritten, releaseMarks } from './release.ts';
+import { EXACT, awaitWritten, releaseMarks, workerReleaseMargin } from './release.ts';
+import { MediaStream } from '../session/MediaStream.ts';
 import type { IndexMargin } from '../session/indexState.ts';
 import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
 import { snapshotCall, inKeyField, outKeyField, type DtlsSealedKeys } from './snapshot.ts';
@@ -58,9 +59,10 @@ export interface ReplicatorOptions {
   /** Expiry of a "released" key: a standby that did not take the call by then leaves it in Redis, ms. Default 10000. */
   readonly releaseHoldMs?: number;
   /**
-   * Added to the final indexes a release writes. In-thread streams are read with nothing
-   * handled between the read and the close (margin not needed); a worker may handle packets
-   * in flight between its reply and the close message, which this covers. Default { srtp: 8, srtcp: 2 }.
+   * Added to the final indexes a release writes for a stream in a media worker, which may handle
+   * packets already queued between its reply to the read and the close message (raised to what
+   * the stream's rate brings in 20 ms). In-thread streams are read with nothing handled between
+   * the read and the close: their final state is exact. Default { srtp: 4, srtcp: 2 }.
    */
   readonly releaseMargin?: IndexMargin;
   readonly now?: () => number;
@@ -141,7 +143,7 @@ export class Replicator {
       peers: o.peers ?? [], autoTakeover: o.autoTakeover ?? false, prefix: o.prefix ?? 'srtpgate',
       indexIntervalMs: o.indexIntervalMs ?? 250, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 500,
       heartbeatTtlMs: o.heartbeatTtlMs ?? 1500, recordTtlMs: o.recordTtlMs ?? 3 * 3600_000, now: o.now ?? Date.now,
-      releaseTimeoutMs: o.releaseTimeoutMs ?? 1000, releaseHoldMs: o.releaseHoldMs ?? 10_000, releaseMargin: o.releaseMargin ?? { srtp: 8, srtcp: 2 },
+      releaseTimeoutMs: o.releaseTimeoutMs ?? 1000, releaseHoldMs: o.releaseHoldMs ?? 10_000, releaseMargin: o.releaseMargin ?? { srtp: 4, srtcp: 2 },
       node: o.node, store: o.store, sealer: o.sealer, log: o.log,
     };
     this.#ks = { prefix: this.#o.prefix };
@@ -311,7 +313,8 @@ export class Replicator {
       const f = finals.get(r.callId)!;
       const st = states[i];
       if (st == null) { f.unreadable = true; return; }
-      f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, this.#o.releaseMargin, r.t.floors.get(r.stream) ?? null);
+      const margin = r.stream instanceof MediaStream ? EXACT : workerReleaseMargin(this.#o.releaseMargin, r.t.tracks.get(r.stream)?.track.rate);
+      f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, margin, r.t.floors.get(r.stream) ?? null);
     });
 
     const store = this.#o.store;

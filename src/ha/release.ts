@@ -12,6 +12,19 @@ export function releaseMarks(final: StreamIndexState, margin: IndexMargin, floor
   return maxIndexState(aheadOf(final, margin), floor);
 }
 
+/** Nothing is handled between an in-thread stream's read and its close: its final state is exact. */
+export const EXACT: IndexMargin = Object.freeze({ srtp: 0, srtcp: 0 });
+
+/**
+ * For a stream in a media worker: packets already queued there can be handled between its
+ * reply to the read and the close message. `base` packets per SSRC, or what `rate` (the
+ * stream's recent packets/s) brings in `windowMs`, whichever is more.
+ */
+export function workerReleaseMargin(base: IndexMargin, rate: { readonly srtp: number; readonly srtcp: number } | undefined, windowMs = 20): IndexMargin {
+  const by = (r: number | undefined): number => Math.ceil(Math.max(0, r ?? 0) * windowMs / 1000);
+  return { srtp: Math.max(base.srtp, by(rate?.srtp)), srtcp: Math.max(base.srtcp, by(rate?.srtcp)) };
+}
+
 /**
  * Resolves true once `write` reports its value stored, false when `deadline` (epoch ms) passes
  * first. `write` gets the acknowledgement callback to hand to CallStateStore.write.
