@@ -6,115 +6,25 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { Relay } from '../../src/session/Relay.ts';
 import { CallController } from '../../src/control/CallController.ts';
-import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../src/control/ngRequest.ts';
 import { RelayError } from '../../src/errors.ts';
-import { DtlsCertificate, DtlsEndpoint, isDtlsDatagram } from '../../src/keying/dtls/index.ts';
-import { createSrtpSessionSync, type SrtpSession } from '../../src/SrtpSession.ts';
+import { DtlsCertificate } from '../../src/keying/dtls/index.ts';
 import { LibsrtpPeer, LIBSRTP_KEY_LENGTHS, skipOrFail, skipReason } from '../interop/libsrtp.ts';
 import { UdpPeer } from '../helpers/udp.ts';
 import { rtp } from '../helpers/packets.ts';
+import { DtlsPhone, answerReq, audioSdp, dtlsSdp, mPort, offerReq, setupIn, within } from '../helpers/dtlsPhone.ts';
 
-const LOOPBACK = '127.0.0.1';
 const WAIT_MS = 5000;
 const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function within<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A DTLS-SRTP phone: one muxed socket; its endpoint is made once it knows the relay's SDP. */
-class DtlsPhone {
-  readonly socket: dgram.Socket;
-  readonly certificate = DtlsCertificate.generate();
-  readonly media: Buffer[] = [];
-  endpoint: DtlsEndpoint | null = null;
-  connected: Promise<string> | null = null;
-  tx: SrtpSession | null = null;
-  rx: SrtpSession | null = null;
-  relayPort = 0;
-  readonly #early: { msg: Buffer; from: string }[] = [];
-
-  private constructor(socket: dgram.Socket) {
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => {
-      const from = `${rinfo.address}:${rinfo.port}`;
-      if (!isDtlsDatagram(msg)) { this.media.push(msg); return; }
-      // The relay (as client) may send its ClientHello before this phone has read the answer.
-      if (this.endpoint === null) this.#early.push({ msg, from });
-      else this.endpoint.handleDatagram(msg, from);
-    });
-  }
-
-  static async open(): Promise<DtlsPhone> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, LOOPBACK, () => resolve()));
-    return new DtlsPhone(s);
-  }
-
-  get port(): number { return this.socket.address().port; }
-  fingerprint(upper = false): string {
-    const fp = this.certificate.fingerprint('sha-256');
-    return upper ? fp.replace(/^sha-256/, 'SHA-256') : fp;
-  }
-
-  /** Starts DTLS towards the relay with what the relay's SDP said. */
-  begin(role: 'client' | 'server', relayFingerprint: string, relayPort: number): void {
-    this.relayPort = relayPort;
-    const ep = new DtlsEndpoint({
-      role, certificate: this.certificate, remoteFingerprints: [relayFingerprint],
-      initialRetransmitMs: 100, maxRetransmitMs: 400, handshakeTimeoutMs: WAIT_MS,
-      send: (d) => this.socket.send(d, this.relayPort, LOOPBACK),
-    });
-    this.endpoint = ep;
-    this.connected = new Promise((resolve, reject) => {
-      ep.once('connected', (keys) => {
-        this.tx = createSrtpSessionSync({ suite: keys.suite.name, masterKey: keys.localKey, masterSalt: keys.localSalt });
-        this.rx = createSrtpSessionSync({ suite: keys.suite.name, masterKey: keys.remoteKey, masterSalt: keys.remoteSalt });
-        keys.wipe();
-        resolve(keys.suite.name);
-      });
-      ep.once('error', reject);
-    });
-    this.connected.catch(() => {});
-    ep.start();
-    for (const e of this.#early.splice(0)) ep.handleDatagram(e.msg, e.from);
-  }
-
-  send(d: Uint8Array): void { this.socket.send(d, this.relayPort, LOOPBACK); }
-
-  async waitMedia(n: number): Promise<Buffer[]> {
-    const deadline = Date.now() + 2000;
-    while (this.media.length < n && Date.now() < deadline) await sleep(10);
-    return this.media;
-  }
-
-  async close(): Promise<void> {
-    this.endpoint?.close();
-    this.tx?.close();
-    this.rx?.close();
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
-  }
-}
-
 interface Keys { key: Uint8Array; salt: Uint8Array }
 const newKeys = (): Keys => ({ key: randomBytes(LIBSRTP_KEY_LENGTHS[SUITE].key), salt: randomBytes(LIBSRTP_KEY_LENGTHS[SUITE].salt) });
 
-function sdp(port: number, proto: string, extra: string[]): string {
-  return `${['v=0', `o=- 7 1 IN IP4 ${LOOPBACK}`, 's=-', `c=IN IP4 ${LOOPBACK}`, 't=0 0', `m=audio ${port} ${proto} 0`, ...extra, 'a=rtcp-mux', 'a=sendrecv'].join('\r\n')}\r\n`;
-}
 const sdesSdp = (port: number, tag: number, k: Keys, proto = 'RTP/SAVP'): string =>
-  sdp(port, proto, [`a=crypto:${tag} ${SUITE} inline:${Buffer.concat([k.key, k.salt]).toString('base64')}`]);
-const dtlsSdp = (port: number, fingerprint: string, setup: string | null, proto = 'UDP/TLS/RTP/SAVPF'): string =>
-  sdp(port, proto, [`a=fingerprint:${fingerprint}`, ...(setup === null ? [] : [`a=setup:${setup}`])]);
+  audioSdp(port, proto, [`a=crypto:${tag} ${SUITE} inline:${Buffer.concat([k.key, k.salt]).toString('base64')}`]);
 
-const mPort = (s: string): number => Number(/^m=audio (\d+) /m.exec(s)![1]);
-const setupIn = (s: string): string | null => /^a=setup:(\S+)\r$/m.exec(s)?.[1] ?? null;
 function relayCrypto(s: string): { tag: number; keys: Keys } {
   const m = new RegExp(`^a=crypto:(\\d+) ${SUITE} inline:([A-Za-z0-9+/=]+)\\r$`, 'm').exec(s);
   assert.ok(m, `no ${SUITE} line in:\n${s}`);
@@ -126,11 +36,6 @@ let relay: Relay;
 let cc: CallController;
 let lib: LibsrtpPeer | null = null;
 let seq = 0;
-
-const offerReq = (callId: string, body: string, extra: Record<string, unknown> = {}): NgOfferRequest =>
-  normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: body, ...extra }) as NgOfferRequest;
-const answerReq = (callId: string, body: string, extra: Record<string, unknown> = {}): NgAnswerRequest =>
-  normalizeNgDict({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: body, ...extra }) as NgAnswerRequest;
 
 /** RTP both ways between the libsrtp2 SDES phone and the DTLS phone, compared bit for bit. */
 async function mediaBothWays(id: string, sdesPeer: UdpPeer, sdesToRelay: number, phone: DtlsPhone): Promise<void> {
@@ -173,7 +78,7 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
       if (!lib) return skipOrFail(t, skipReason());
       const id = `doa-${++seq}`;
       const a = await UdpPeer.open();
-      const phone = await DtlsPhone.open();
+      const phone = await DtlsPhone.open(WAIT_MS);
       try {
         const aKeys = newKeys();
         const offer = await cc.offer(offerReq(id, sdesSdp(a.port, 1, aKeys), { 'transport-protocol': 'UDP/TLS/RTP/SAVPF' }));
@@ -189,7 +94,7 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
         await lib.session(`${id}-tx`, 'out', SUITE, aKeys.key, aKeys.salt);
         await lib.session(`${id}-rx`, 'in', SUITE, toA.keys.key, toA.keys.salt);
         phone.begin(k.relaySetup === 'active' ? 'server' : 'client', relay.dtlsFingerprint, mPort(offer.sdp));
-        assert.equal(await within(phone.connected!, 'handshake'), 'AEAD_AES_256_GCM');
+        assert.equal(await within(phone.connected!, 'handshake', WAIT_MS), 'AEAD_AES_256_GCM');
         await mediaBothWays(id, a, mPort(answer.sdp), phone);
         const info = cc.query(id);
         assert.equal(info.tags.b!.medias[0]!.cryptoSuite, 'AEAD_AES_256_GCM');
@@ -210,7 +115,7 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
       if (!lib) return skipOrFail(t, skipReason());
       const id = `doa-${++seq}`;
       const b = await UdpPeer.open();
-      const phone = await DtlsPhone.open();
+      const phone = await DtlsPhone.open(WAIT_MS);
       try {
         const offer = await cc.offer(offerReq(id, dtlsSdp(phone.port, phone.fingerprint(k.upper), k.setup), { 'transport-protocol': 'RTP/SAVP' }));
         assert.match(offer.sdp, /^m=audio \d+ RTP\/SAVP /m);
@@ -224,7 +129,7 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
         await lib.session(`${id}-tx`, 'out', SUITE, bKeys.key, bKeys.salt);
         await lib.session(`${id}-rx`, 'in', SUITE, toB.keys.key, toB.keys.salt);
         phone.begin(k.relaySetup === 'active' ? 'server' : 'client', relay.dtlsFingerprint, mPort(answer.sdp));
-        await within(phone.connected!, 'handshake');
+        await within(phone.connected!, 'handshake', WAIT_MS);
         await mediaBothWays(id, b, mPort(offer.sdp), phone);
       } finally { cc.delete({ callId: id }); await b.close(); await phone.close(); }
     });
@@ -233,13 +138,13 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
   it('a wrong fingerprint in the answer: no handshake, no media', async () => {
     const id = `doa-${++seq}`;
     const a = await UdpPeer.open();
-    const phone = await DtlsPhone.open();
+    const phone = await DtlsPhone.open(WAIT_MS);
     try {
       const offer = await cc.offer(offerReq(id, sdesSdp(a.port, 1, newKeys()), { 'transport-protocol': 'UDP/TLS/RTP/SAVP' }));
       const stranger = DtlsCertificate.generate().fingerprint('sha-256');
       const answer = await cc.answer(answerReq(id, dtlsSdp(phone.port, stranger, 'active', 'UDP/TLS/RTP/SAVP')));
       phone.begin('client', relay.dtlsFingerprint, mPort(offer.sdp));
-      await assert.rejects(within(phone.connected!, 'handshake outcome'));
+      await assert.rejects(within(phone.connected!, 'handshake outcome', WAIT_MS));
       await a.send(rtp({ seq: 1, ssrc: 1, payload: randomBytes(40) }), mPort(answer.sdp));
       await sleep(100);
       assert.equal(phone.media.length, 0);
@@ -249,7 +154,7 @@ describe('DTLS-SRTP offer/answer through the CallController', () => {
 
   it('a re-offer that removes a=fingerprint from an established DTLS leg: E_BID_DOWN, call unchanged', async () => {
     const id = `doa-${++seq}`;
-    const phone = await DtlsPhone.open();
+    const phone = await DtlsPhone.open(WAIT_MS);
     try {
       const first = dtlsSdp(phone.port, phone.fingerprint(), 'actpass');
       const offer = await cc.offer(offerReq(id, first, { 'transport-protocol': 'RTP/SAVP' }));
