@@ -1,0 +1,147 @@
+// Hand-over (Replicator.release) state transitions, in one process: two relays on two loopback
+// addresses, the Replicators' store a shared in-memory one behind a handle that can play "up
+// but never acknowledging" or "down". Asserted: a released call is closed here before it is
+// marked released, its records stay with the final marks, and the peer (autoTakeover off) takes
+// it at once; without acknowledgement the call ends as on a stop (records removed, counted) and
+// is never marked released. Plus the pure pieces: final marks, worker margin, bounded wait.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { Relay } from '../../src/session/Relay.ts';
+import { CallController } from '../../src/control/CallController.ts';
+import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../src/control/ngRequest.ts';
+import { MemoryStateStore, type CallStateStore, type CallStateStoreEvents, type KeyEvent, type WriteOptions } from '../../src/ha/CallStateStore.ts';
+import { Replicator } from '../../src/ha/Replicator.ts';
+import { StateSealer } from '../../src/ha/StateSealer.ts';
+import { EXACT, awaitWritten, releaseMarks, workerReleaseMargin } from '../../src/ha/release.ts';
+import { Logger } from '../../src/Logger.ts';
+
+const PORTS = { min: 45_300, max: 45_399 };
+const silent = new Logger({ write: () => {} });
+
+type Mode = 'ok' | 'silent' | 'down';
+
+/** A relay's view of the shared store; `mode` 'silent' stores nothing and never acknowledges, 'down' is unreachable. */
+class FaultyStore implements CallStateStore {
+  mode: Mode = 'ok';
+  constructor(readonly shared: MemoryStateStore) {}
+  get observer(): EventEmitter<CallStateStoreEvents> { return this.shared.observer; }
+  get up(): boolean { return this.mode !== 'down'; }
+  write(key: string, value: string, o?: WriteOptions): void { if (this.mode === 'ok') this.shared.write(key, value, o); }
+  remove(key: string): void { if (this.mode === 'ok') this.shared.remove(key); }
+  get(key: string): Promise<string | null> { return this.shared.get(key); }
+  keys(prefix: string): Promise<string[]> { return this.shared.keys(prefix); }
+  watch(prefix: string, fn: (key: string, event: KeyEvent) => void): Promise<void> { return this.shared.watch(prefix, fn); }
+  async close(): Promise<void> { /* the shared store outlives the relays */ }
+}
+
+function sdp(port: number, key: string, tag = 1): string {
+  return `${['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000',
+    `a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${key}`].join('\r\n')}\r\n`;
+}
+const offerReq = (callId: string, body: string): NgOfferRequest => normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': 'ft', sdp: body }) as NgOfferRequest;
+const answerReq = (callId: string, body: string): NgAnswerRequest => normalizeNgDict({ command: 'answer', 'call-id': callId, 'from-tag': 'ft', 'to-tag': 'tt', sdp: body }) as NgAnswerRequest;
+const until = async (ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('release: final marks and the bounded wait', () => {
+  const state = { srtpIn: [{ ssrc: 1, index: 100 }], srtpOut: [{ ssrc: 2, index: 7 }], srtcpIn: [], srtcpOut: [{ ssrc: 2, index: 3 }] };
+  it('an exact release writes the state as read; a margin pushes it; a higher floor wins', () => {
+    assert.deepEqual(releaseMarks(state, EXACT, null), state);
+    const m = releaseMarks(state, { srtp: 4, srtcp: 2 }, null);
+    assert.deepEqual([m.srtpIn[0]!.index, m.srtpOut[0]!.index, m.srtcpOut[0]!.index], [104, 11, 5]);
+    const f = releaseMarks(state, EXACT, { srtpIn: [{ ssrc: 1, index: 500 }], srtpOut: [], srtcpIn: [{ ssrc: 9, index: 1 }], srtcpOut: [] });
+    assert.deepEqual([f.srtpIn[0]!.index, f.srtpOut[0]!.index, f.srtcpIn[0]!.index], [500, 7, 1]);
+  });
+  it('a worker stream margin grows with its rate', () => {
+    assert.deepEqual(workerReleaseMargin({ srtp: 4, srtcp: 2 }, undefined), { srtp: 4, srtcp: 2 });
+    assert.deepEqual(workerReleaseMargin({ srtp: 4, srtcp: 2 }, { srtp: 2000, srtcp: 50 }), { srtp: 40, srtcp: 2 });
+  });
+  it('awaitWritten resolves true on the acknowledgement, false at the deadline', async () => {
+    assert.equal(await awaitWritten((cb) => setTimeout(cb, 5), Date.now() + 1000), true);
+    const t0 = Date.now();
+    assert.equal(await awaitWritten(() => {}, Date.now() + 50), false);
+    assert.ok(Date.now() - t0 >= 45);
+  });
+});
+
+describe('Replicator.release with two in-process relays', () => {
+  const shared = new MemoryStateStore();
+  const KEY = randomBytes(32);
+  const storeA = new FaultyStore(shared), storeB = new FaultyStore(shared);
+  let relayA: Relay, relayB: Relay, ctlA: CallController, ctlB: CallController, repA: Replicator, repB: Replicator;
+  before(async () => {
+    relayA = await Relay.create({ mediaAddress: '127.0.0.4', ports: PORTS });
+    relayB = await Relay.create({ mediaAddress: '127.0.0.5', ports: PORTS });
+    repA = new Replicator({ node: 'A', store: storeA, sealer: new StateSealer(KEY), log: silent, peers: ['B'], releaseTimeoutMs: 150 });
+    // autoTakeover off (the default): only the release may move A's calls here.
+    repB = new Replicator({ node: 'B', store: storeB, sealer: new StateSealer(KEY), log: silent, peers: ['A'] });
+    ctlA = new CallController({ relay: relayA, replication: repA });
+    ctlB = new CallController({ relay: relayB, replication: repB });
+    await repA.start(ctlA);
+    await repB.start(ctlB);
+  });
+  after(async () => {
+    await repA.close();
+    await repB.close();
+    await relayA.close();
+    await relayB.close();
+    await shared.close();
+  });
+
+  const call = async (ctl: CallController, callId: string): Promise<void> => {
+    const o = await ctl.offer(offerReq(callId, sdp(5000, randomBytes(30).toString('base64'))));
+    const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(o.sdp)![1]);
+    await ctl.answer(answerReq(callId, sdp(6000, randomBytes(30).toString('base64'), tag)));
+  };
+
+  it('closes the calls here, marks them released only after the close; the peer (autoTakeover off) takes them at once', async () => {
+    await call(ctlA, 'h1');
+    await call(ctlA, 'h2');
+    await until(() => repB.foreignCalls === 2);
+    // The mark is written after the close: when it appears, A no longer has the session.
+    const seen: { key: string; sessionsOnA: number }[] = [];
+    await shared.watch('srtpgate:rel:A:', (key, event) => { if (event === 'set') seen.push({ key, sessionsOnA: relayA.sessionCount }); });
+    const r = await repA.release();
+    assert.deepEqual([r.node, r.released, r.ended], ['A', 2, 0]);
+    assert.equal(relayA.sessionCount, 0, 'released calls are not bound on A');
+    assert.deepEqual(seen.map((s) => s.key).sort(), ['srtpgate:rel:A:h1', 'srtpgate:rel:A:h2']);
+    assert.ok(seen.every((s) => s.sessionsOnA === 0));
+    assert.equal(repA.counters.releasedCalls, 2);
+    await until(async () => (await shared.get('srtpgate:call:B:h1')) !== null && (await shared.get('srtpgate:call:B:h2')) !== null);
+    assert.equal(relayB.sessionCount, 2, 'B carries both calls');
+    await until(async () => (await shared.keys('srtpgate:call:A:')).length === 0 && (await shared.keys('srtpgate:idx:A:')).length === 0
+      && (await shared.keys('srtpgate:rel:A:')).length === 0);
+    assert.equal(repB.counters.takeoverCalls, 2);
+    assert.equal(repB.counters.takeoverFailed, 0);
+    ctlB.delete({ callId: 'h1' });
+    ctlB.delete({ callId: 'h2' });
+  });
+
+  for (const mode of ['silent', 'down'] as const) it(`with a store ${mode === 'silent' ? 'that does not acknowledge' : 'that is down'} the calls end as on a stop, counted, never marked released`, async () => {
+    await call(ctlA, `f-${mode}`);
+    await until(async () => (await shared.get(`srtpgate:call:A:f-${mode}`)) !== null);
+    const failedBefore = repA.counters.releaseFailed;
+    storeA.mode = mode;
+    const t0 = Date.now();
+    const r = await repA.release();
+    storeA.mode = 'ok';
+    assert.deepEqual([r.released, r.ended], [0, 1]);
+    assert.ok(Date.now() - t0 < (mode === 'down' ? 100 : 1000), `release took ${Date.now() - t0} ms`);
+    assert.equal(relayA.sessionCount, 0, 'the call ended on A');
+    assert.equal(repA.counters.releaseFailed, failedBefore + 1);
+    assert.equal(await shared.get(`srtpgate:rel:A:f-${mode}`), null);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(relayB.sessionCount, 0, 'B took nothing over');
+    // Redis still holds the record written before the fault; the relay removes it once it can
+    // (here the handle dropped the removal): the stale record is what a takeover command finds, as after a crash.
+    shared.remove(`srtpgate:call:A:f-${mode}`);
+    shared.remove(`srtpgate:idx:A:f-${mode}`);
+  });
+});
