@@ -69,64 +69,61 @@ class Model {
 const MAX_INDEX = 2 ** 48 - 1;
 const inRange = (i: number): boolean => i >= 0 && i <= MAX_INDEX;
 
+/** One context of the SRTP floor property with its fixture, the model, and the floor drawn. */
+interface FloorRun { f: Fixture; h: number; m: Model; floor: number }
+
+/**
+ * The SRTP floor property in one direction: a context on a random suite, traffic at random
+ * offsets from a random floor (its ROC set from the first), the floor applied to the context
+ * and the model, then more traffic around it. `step` sends one index and checks the core
+ * against the model's verdict for it; `end` checks the context after the last one.
+ */
+function srtpFloorProperty(direction: 'outbound' | 'inbound', step: (r: FloorRun, idx: number, verdict: ReturnType<Model['verdict']>) => void,
+  end: (r: FloorRun) => void = () => {}): fc.IProperty<[(typeof SUITE_NAMES)[number], number, number[], number[]]> {
+  return fc.property(fc.constantFrom(...SUITE_NAMES), floorArb, offsetsArb(12), offsetsArb(30), (name, floor, pre, post) => {
+    const f = fixture(name);
+    const h = makeContext(core, f.suite, direction, f.key, f.salt, { replayWindow: WINDOW });
+    try {
+      const r: FloorRun = { f, h, m: new Model(), floor };
+      const run = (idx: number): void => step(r, idx, r.m.verdict(idx));
+      const pres = pre.map((d) => floor + d).filter(inRange);
+      if (pres.length) core.setRoc(h, SSRC, Math.floor(pres[0]! / 65536));
+      for (const idx of pres) run(idx);
+      core.applyIndexFloor(h, SSRC, 'srtp', floor);
+      r.m.applyFloor(floor);
+      for (const idx of post.map((d) => floor + d).filter(inRange)) run(idx);
+      end(r);
+    } finally {
+      core.destroyContext(h);
+    }
+  });
+}
+
 describe('index floors (property)', () => {
   test('outbound SRTP: never an index ≤ floor; above it, the reference sender\'s bytes at the model\'s index', () => {
-    fc.assert(fc.property(fc.constantFrom(...SUITE_NAMES), floorArb, offsetsArb(12), offsetsArb(30), (name, floor, pre, post) => {
-      const f = fixture(name);
-      const h = makeContext(core, f.suite, 'outbound', f.key, f.salt, { replayWindow: WINDOW });
-      try {
-        const m = new Model();
-        const run = (idx: number): void => {
-          const v = m.verdict(idx);
-          const got = coreRun(core, 'srtpProtect', h, plainAt(idx));
-          if (v === 'ok') {
-            assert.ok(got instanceof Uint8Array, `index ${idx} (floor ${floor}) refused: ${String(got)}`);
-            assert.ok(idx > m.floor);
-            assert.deepEqual(got, refAt(f, idx), `index ${idx}: not the reference sender's packet`);
-            m.accept(idx);
-          } else {
-            assert.equal(got, v === 'old' ? Status.REPLAY_OLD : Status.INDEX_REUSE, `index ${idx} (floor ${floor}, ${v})`);
-          }
-        };
-        const pres = pre.map((d) => floor + d).filter(inRange);
-        if (pres.length) core.setRoc(h, SSRC, Math.floor(pres[0]! / 65536));
-        for (const idx of pres) run(idx);
-        core.applyIndexFloor(h, SSRC, 'srtp', floor);
-        m.applyFloor(floor);
-        for (const idx of post.map((d) => floor + d).filter(inRange)) run(idx);
-        assert.equal(core.indexState(h)[0]?.srtp, m.top);
-      } finally {
-        core.destroyContext(h);
+    fc.assert(srtpFloorProperty('outbound', ({ f, h, m, floor }, idx, v) => {
+      const got = coreRun(core, 'srtpProtect', h, plainAt(idx));
+      if (v === 'ok') {
+        assert.ok(got instanceof Uint8Array, `index ${idx} (floor ${floor}) refused: ${String(got)}`);
+        assert.ok(idx > m.floor);
+        assert.deepEqual(got, refAt(f, idx), `index ${idx}: not the reference sender's packet`);
+        m.accept(idx);
+      } else {
+        assert.equal(got, v === 'old' ? Status.REPLAY_OLD : Status.INDEX_REUSE, `index ${idx} (floor ${floor}, ${v})`);
       }
-    }), params(120));
+    }, ({ h, m }) => assert.equal(core.indexState(h)[0]?.srtp, m.top)), params(120));
   });
 
   test('inbound SRTP: never accepts an index ≤ floor; accepts exactly the model\'s packets; rejects change nothing', () => {
-    fc.assert(fc.property(fc.constantFrom(...SUITE_NAMES), floorArb, offsetsArb(12), offsetsArb(30), (name, floor, pre, post) => {
-      const f = fixture(name);
-      const h = makeContext(core, f.suite, 'inbound', f.key, f.salt, { replayWindow: WINDOW });
-      try {
-        const m = new Model();
-        const run = (idx: number): void => {
-          const v = m.verdict(idx);
-          const before = core.snapshot(h);
-          const got = coreRun(core, 'srtpUnprotect', h, refAt(f, idx));
-          if (v === 'ok') {
-            assert.deepEqual(got, plainAt(idx), `index ${idx} (floor ${floor}) refused: ${String(got)}`);
-            m.accept(idx);
-          } else {
-            assert.ok(got === Status.REPLAY_OLD || got === Status.REPLAY_DUPLICATE, `index ${idx} (floor ${floor}, ${v}): ${String(got)}`);
-            assert.deepEqual(core.snapshot(h), before, `index ${idx}: a rejection changed state`);
-          }
-        };
-        const pres = pre.map((d) => floor + d).filter(inRange);
-        if (pres.length) core.setRoc(h, SSRC, Math.floor(pres[0]! / 65536));
-        for (const idx of pres) run(idx);
-        core.applyIndexFloor(h, SSRC, 'srtp', floor);
-        m.applyFloor(floor);
-        for (const idx of post.map((d) => floor + d).filter(inRange)) run(idx);
-      } finally {
-        core.destroyContext(h);
+    fc.assert(srtpFloorProperty('inbound', ({ f, h, m, floor }, idx, v) => {
+      const before = core.snapshot(h);
+      const got = coreRun(core, 'srtpUnprotect', h, refAt(f, idx));
+      if (v === 'ok') {
+        assert.deepEqual(got, plainAt(idx), `index ${idx} (floor ${floor}) refused: ${String(got)}`);
+        m.accept(idx);
+      } else {
+        assert.ok(got === Status.REPLAY_OLD || got === Status.REPLAY_DUPLICATE, `index ${idx} (floor ${floor}, ${v}): ${String(got)}`);
+        assert.deepEqual(core.snapshot(h), before, `index ${idx}: a rejection changed state`);
       }
     }), params(120));
   });

@@ -13,7 +13,7 @@ import { createSrtpSessionSync } from '../../src/SrtpSession.ts';
 import { aheadOf } from '../../src/session/indexState.ts';
 import { RefSrtpContext, refSuite, srtcpTrailer, type RefSuiteName } from '../reference/refSrtp.ts';
 import { rtp, rtcpRr, keyFor } from '../helpers/packets.ts';
-import { coreOk, coreRun, makeContext } from '../helpers/coreCtx.ts';
+import { coreOk, coreRun, makeContext, type CoreOp } from '../helpers/coreCtx.ts';
 
 const BUILDS: { build: CoreBuild; debug: boolean }[] = [
   { build: 'simd', debug: false }, { build: 'scalar', debug: false },
@@ -50,20 +50,27 @@ function codeOf(fn: () => unknown): string {
 for (const b of BUILDS) {
   describe(`index floors ${b.build}.${b.debug ? 'debug' : 'release'}`, () => {
     const core = CryptoCore.loadSync({ ...b, maxContexts: 32, maxSsrcsPerContext: 2, maxReplayWindow: 1024 });
+    /** A fresh context on `suite`'s test keys, and a reference context on the same keys. */
+    const open = (suite: CryptoSuite, direction: 'inbound' | 'outbound', extra: { insecureAllowRepeatTx?: boolean } = {}): { h: number; ref: RefSrtpContext } => {
+      const k = keysOf(suite);
+      return { h: makeContext(core, suite, direction, k.key, k.salt, extra), ref: k.ref() };
+    };
+    /** `op` on `packet` fails with one of the `expected` statuses and leaves the context as it was. */
+    const refusedUnchanged = (h: number, op: CoreOp, packet: Uint8Array, expected: readonly number[], what: string): void => {
+      const before = core.snapshot(h);
+      const st = coreRun(core, op, h, packet);
+      assert.ok(typeof st === 'number' && expected.includes(st), `${what}: ${String(st)}`);
+      assert.deepEqual(core.snapshot(h), before, `${what} changed state`);
+    };
 
     it('inbound SRTP: ≤ floor is a replay and changes nothing; floor+1 is accepted, every suite', () => {
       const floor = 3 * 65536 + 0x1000;
       for (const suite of SUITES) {
-        const k = keysOf(suite);
-        const inb = makeContext(core, suite, 'inbound', k.key, k.salt);
+        const { h: inb, ref } = open(suite, 'inbound');
         core.applyIndexFloor(inb, SSRC, 'srtp', floor);
         assert.deepEqual(core.indexState(inb), [{ ssrc: SSRC, srtp: floor, srtcp: undefined }]);
-        const ref = k.ref();
         for (const idx of [floor, floor - 1, floor - 100, floor - 1023, floor - 1024, floor - 70000, 65535, 0]) {
-          const before = core.snapshot(inb);
-          const st = coreRun(core, 'srtpUnprotect', inb, refRtpAt(ref, idx));
-          assert.ok(typeof st === 'number' && REPLAY.includes(st), `${suite.name} index ${idx}: ${String(st)}`);
-          assert.deepEqual(core.snapshot(inb), before, `${suite.name} index ${idx} changed state`);
+          refusedUnchanged(inb, 'srtpUnprotect', refRtpAt(ref, idx), REPLAY, `${suite.name} index ${idx}`);
         }
         assert.deepEqual(coreOk(core, 'srtpUnprotect', inb, refRtpAt(ref, floor + 1)), plainAt(floor + 1));
         assert.equal(coreRun(core, 'srtpUnprotect', inb, refRtpAt(ref, floor + 1)), Status.REPLAY_DUPLICATE);
@@ -77,19 +84,17 @@ for (const b of BUILDS) {
     });
 
     it('inbound SRTP: a floor just below a ROC wrap, the sender continues across it', () => {
-      const k = keysOf(CM80);
-      const inb = makeContext(core, CM80, 'inbound', k.key, k.salt);
+      const { h: inb, ref } = open(CM80, 'inbound');
       const floor = 5 * 65536 + 0xfff0;
       core.applyIndexFloor(inb, SSRC, 'srtp', floor);
       assert.equal(core.getRoc(inb, SSRC), 5);
-      const ref = k.ref();
       for (let idx = floor + 1; idx <= floor + 40; idx++) {
         assert.deepEqual(coreOk(core, 'srtpUnprotect', inb, refRtpAt(ref, idx)), plainAt(idx), `index ${idx}`);
       }
       assert.equal(core.getRoc(inb, SSRC), 6);
       assert.ok(REPLAY.includes(coreRun(core, 'srtpUnprotect', inb, refRtpAt(ref, floor)) as number));
       // A gap straight after the floor, into the next ROC, is still followed.
-      const inb2 = makeContext(core, CM80, 'inbound', k.key, k.salt);
+      const { h: inb2 } = open(CM80, 'inbound');
       core.applyIndexFloor(inb2, SSRC, 'srtp', floor);
       coreOk(core, 'srtpUnprotect', inb2, refRtpAt(ref, 6 * 65536 + 200));
       assert.equal(core.getRoc(inb2, SSRC), 6);
@@ -97,9 +102,7 @@ for (const b of BUILDS) {
     });
 
     it('inbound SRTP: a floor below what was accepted lowers nothing and closes the gaps under it', () => {
-      const k = keysOf(CM80);
-      const inb = makeContext(core, CM80, 'inbound', k.key, k.salt);
-      const ref = k.ref();
+      const { h: inb, ref } = open(CM80, 'inbound');
       for (let idx = 0; idx < 100; idx++) if (idx !== 50 && idx !== 70) coreOk(core, 'srtpUnprotect', inb, refRtpAt(ref, idx));
       core.applyIndexFloor(inb, SSRC, 'srtp', 60);
       assert.deepEqual(core.indexState(inb), [{ ssrc: SSRC, srtp: 99, srtcp: undefined }]);
@@ -113,15 +116,11 @@ for (const b of BUILDS) {
     });
 
     it('inbound SRTP: the floor holds after setRoc restarts the window', () => {
-      const k = keysOf(CM80);
-      const inb = makeContext(core, CM80, 'inbound', k.key, k.salt);
+      const { h: inb, ref } = open(CM80, 'inbound');
       const floor = 2 * 65536 + 1000;
       core.applyIndexFloor(inb, SSRC, 'srtp', floor);
       assert.equal(core.setRoc(inb, SSRC, 2), Status.OK);
-      const ref = k.ref();
-      const before = core.snapshot(inb);
-      assert.equal(coreRun(core, 'srtpUnprotect', inb, refRtpAt(ref, floor - 10)), Status.REPLAY_OLD);
-      assert.deepEqual(core.snapshot(inb), before);
+      refusedUnchanged(inb, 'srtpUnprotect', refRtpAt(ref, floor - 10), [Status.REPLAY_OLD], `index ${floor - 10}`);
       coreOk(core, 'srtpUnprotect', inb, refRtpAt(ref, floor + 5));
       assert.equal(coreRun(core, 'srtpUnprotect', inb, refRtpAt(ref, floor - 3)), Status.REPLAY_DUPLICATE);
       coreOk(core, 'srtpUnprotect', inb, refRtpAt(ref, floor + 2));
@@ -132,15 +131,11 @@ for (const b of BUILDS) {
       // Just below a wrap, so the packets after the floor carry the next ROC.
       const floor = 2 * 65536 + 0xfffd;
       for (const suite of SUITES) {
-        const k = keysOf(suite);
-        const out = makeContext(core, suite, 'outbound', k.key, k.salt);
+        const { h: out, ref } = open(suite, 'outbound');
         core.applyIndexFloor(out, SSRC, 'srtp', floor);
         for (const idx of [floor, floor - 1, floor - 1000, floor - 5000, floor - 65536]) {
-          const before = core.snapshot(out);
-          assert.equal(coreRun(core, 'srtpProtect', out, plainAt(idx)), Status.INDEX_REUSE, `${suite.name} index ${idx}`);
-          assert.deepEqual(core.snapshot(out), before);
+          refusedUnchanged(out, 'srtpProtect', plainAt(idx), [Status.INDEX_REUSE], `${suite.name} index ${idx}`);
         }
-        const ref = k.ref();
         for (let idx = floor + 1; idx <= floor + 6; idx++) {
           assert.deepEqual(coreOk(core, 'srtpProtect', out, plainAt(idx)), refRtpAt(ref, idx), `${suite.name} index ${idx}`);
         }
@@ -151,9 +146,7 @@ for (const b of BUILDS) {
     });
 
     it('outbound SRTP: the far-end receiver that heard relay A accepts relay B from A\'s floor on', () => {
-      const k = keysOf(CM80);
-      const a = makeContext(core, CM80, 'outbound', k.key, k.salt);
-      const receiver = k.ref();
+      const { h: a, ref: receiver } = open(CM80, 'outbound');
       const first = 65536 - 300; // A's packets cross a ROC wrap
       for (let idx = first; idx < first + 400; idx++) {
         if (idx === first) receiver.setRoc(SSRC, 0, 'in');
@@ -161,7 +154,7 @@ for (const b of BUILDS) {
       }
       const aState = core.indexState(a);
       assert.deepEqual(aState, [{ ssrc: SSRC, srtp: first + 399, srtcp: undefined }]);
-      const b = makeContext(core, CM80, 'outbound', k.key, k.salt);
+      const { h: b } = open(CM80, 'outbound');
       core.applyIndexFloor(b, SSRC, 'srtp', aState[0]!.srtp! + 50);
       for (let idx = first + 400; idx <= first + 449; idx++) assert.equal(coreRun(core, 'srtpProtect', b, plainAt(idx)), Status.INDEX_REUSE);
       for (let idx = first + 450; idx < first + 500; idx++) {
@@ -188,8 +181,7 @@ for (const b of BUILDS) {
     });
 
     it('outbound SRTP: the floor holds with insecureAllowRepeatTx and after setRoc', () => {
-      const k = keysOf(CM80);
-      const out = makeContext(core, CM80, 'outbound', k.key, k.salt, { insecureAllowRepeatTx: true });
+      const { h: out } = open(CM80, 'outbound', { insecureAllowRepeatTx: true });
       core.applyIndexFloor(out, SSRC, 'srtp', 70000);
       assert.equal(coreRun(core, 'srtpProtect', out, plainAt(69999)), Status.INDEX_REUSE);
       coreOk(core, 'srtpProtect', out, plainAt(70001));
@@ -202,15 +194,13 @@ for (const b of BUILDS) {
 
     it('outbound SRTCP continues at floor+1 (matching the reference), never lowers, and stops at 2^31-1', () => {
       for (const suite of [CM80, suiteByName('AEAD_AES_128_GCM')!]) {
-        const k = keysOf(suite);
-        const out = makeContext(core, suite, 'outbound', k.key, k.salt);
+        const { h: out, ref } = open(suite, 'outbound');
         coreOk(core, 'srtcpProtect', out, rtcpRr(SSRC, 8));
         core.applyIndexFloor(out, SSRC, 'srtcp', 1000);
         assert.deepEqual(core.indexState(out), [{ ssrc: SSRC, srtp: undefined, srtcp: 1000 }]);
         const plain = rtcpRr(SSRC, 16);
         const sent = coreOk(core, 'srtcpProtect', out, plain);
         assert.equal(srtcpTrailer(sent, refSuite(suite.name)).index, 1001);
-        const ref = k.ref();
         ref.setSrtcpIndex(SSRC, 1001);
         assert.deepEqual(sent, ref.protectRtcp(plain));
         core.applyIndexFloor(out, SSRC, 'srtcp', 500);
@@ -222,16 +212,10 @@ for (const b of BUILDS) {
     });
 
     it('inbound SRTCP: ≤ floor is a replay and changes nothing; floor+1 is accepted', () => {
-      const k = keysOf(CM80);
-      const inb = makeContext(core, CM80, 'inbound', k.key, k.salt);
+      const { h: inb, ref } = open(CM80, 'inbound');
       core.applyIndexFloor(inb, SSRC, 'srtcp', 5000);
-      const ref = k.ref();
       const at = (i: number): Uint8Array => { ref.setSrtcpIndex(SSRC, i); return ref.protectRtcp(rtcpRr(SSRC, 8)); };
-      for (const i of [5000, 4999, 4000, 0]) {
-        const before = core.snapshot(inb);
-        assert.ok(REPLAY.includes(coreRun(core, 'srtcpUnprotect', inb, at(i)) as number), `index ${i}`);
-        assert.deepEqual(core.snapshot(inb), before);
-      }
+      for (const i of [5000, 4999, 4000, 0]) refusedUnchanged(inb, 'srtcpUnprotect', at(i), REPLAY, `index ${i}`);
       coreOk(core, 'srtcpUnprotect', inb, at(5001));
       assert.equal(coreRun(core, 'srtcpUnprotect', inb, at(5001)), Status.REPLAY_DUPLICATE);
       assert.deepEqual(core.indexState(inb), [{ ssrc: SSRC, srtp: undefined, srtcp: 5001 }]);
@@ -239,8 +223,7 @@ for (const b of BUILDS) {
     });
 
     it('indexState reports what was accepted or sent, per SSRC, and leaves out ROC-only entries', () => {
-      const k = keysOf(CM80);
-      const out = makeContext(core, CM80, 'outbound', k.key, k.salt);
+      const { h: out } = open(CM80, 'outbound');
       assert.deepEqual(core.indexState(out), []);
       core.setRoc(out, 0x1111, 7);
       assert.deepEqual(core.indexState(out), []);
@@ -275,8 +258,7 @@ for (const b of BUILDS) {
     });
 
     it('refuses floors out of range, full SSRC tables and stale handles', () => {
-      const k = keysOf(CM80);
-      const inb = makeContext(core, CM80, 'inbound', k.key, k.salt);
+      const { h: inb } = open(CM80, 'inbound');
       assert.equal(codeOf(() => core.applyIndexFloor(inb, SSRC, 'srtp', 2 ** 48)), 'E_BAD_PARAM');
       assert.equal(codeOf(() => core.applyIndexFloor(inb, SSRC, 'srtcp', 2 ** 31)), 'E_BAD_PARAM');
       assert.equal(codeOf(() => core.applyIndexFloor(inb, SSRC, 'srtp', -1)), 'E_BAD_PARAM');
