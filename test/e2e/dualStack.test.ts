@@ -18,23 +18,8 @@ import { LibsrtpPeer, skipOrFail, skipReason } from '../interop/libsrtp.ts';
 import { UdpPeer } from '../helpers/udp.ts';
 import { rtp, rtcpRr } from '../helpers/packets.ts';
 import { compound, readSdes, sdesPacket } from '../helpers/rtcpSdes.ts';
+import { SUITE, b64, mPort, relayCrypto, sdesSdp as sdp, srtpBurst } from '../helpers/sdesCall.ts';
 
-const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
-const b64 = (k: Uint8Array, s: Uint8Array) => Buffer.concat([k, s]).toString('base64');
-
-function sdp(family: 'IP4' | 'IP6', address: string, port: number, crypto: string, tag = 1): string {
-  return `${['v=0', `o=- 7 1 IN ${family} ${address}`, 's=-', `c=IN ${family} ${address}`, 't=0 0',
-    `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000', `a=rtcp:${port} IN ${family} ${address}`, 'a=rtcp-mux',
-    `a=crypto:${tag} ${SUITE} inline:${crypto}`].join('\r\n')}\r\n`;
-}
-
-function relayCrypto(s: string): { tag: number; key: Uint8Array; salt: Uint8Array } {
-  const m = /a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(s);
-  assert.ok(m, `no AES_CM_128_HMAC_SHA1_80 line in:\n${s}`);
-  const raw = Buffer.from(m[2]!, 'base64');
-  return { tag: Number(m[1]), key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
-}
-const mPort = (s: string) => Number(/^m=audio (\d+)/m.exec(s)![1]);
 /** Every address an SDP names in c=, o= and a=rtcp lines. */
 const addressesIn = (s: string) => [...s.matchAll(/^(?:c=IN|o=.* IN|a=rtcp:\d+ IN) (IP[46]) (\S+)\r$/gm)].map((m) => `${m[1]} ${m[2]}`);
 
@@ -86,27 +71,10 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
       await lib.session('ds-btx', 'out', SUITE, bKey, bSalt);
       await lib.session('ds-brx', 'in', SUITE, relayToB.key, relayToB.salt);
 
-      const sentAB: Uint8Array[] = [];
-      for (let seq = 0; seq < 20; seq++) {
-        const p = rtp({ seq, ssrc: 0xa11ce, payload: randomBytes(160) });
-        sentAB.push(p);
-        await a.send(await lib.protectRtp('ds-atx', p), mPort(toA), '127.0.0.1');
-      }
-      const atB = await b.waitFor(20);
-      assert.equal(atB.length, 20);
-      for (let i = 0; i < 20; i++) assert.deepEqual(await lib.unprotectRtp('ds-brx', atB[i]!), sentAB[i]);
-      // B's packets came from the relay's IPv6 socket, A's from its IPv4 one.
-      assert.ok(b.received.every((r) => r.address === '::1' && r.port === mPort(toB)));
-
-      const sentBA: Uint8Array[] = [];
-      for (let seq = 0; seq < 12; seq++) {
-        const p = rtp({ seq, ssrc: 0xb0b, payload: randomBytes(80) });
-        sentBA.push(p);
-        await b.send(await lib.protectRtp('ds-btx', p), mPort(toB), '::1');
-      }
-      const atA = await a.waitFor(12);
-      for (let i = 0; i < 12; i++) assert.deepEqual(await lib.unprotectRtp('ds-arx', atA[i]!), sentBA[i]);
-      assert.ok(a.received.every((r) => r.address === '127.0.0.1' && r.port === mPort(toA)));
+      // B's packets come from the relay's IPv6 socket, A's from its IPv4 one.
+      const sideA = { peer: a, relay: { address: '127.0.0.1', port: mPort(toA) } }, sideB = { peer: b, relay: { address: '::1', port: mPort(toB) } };
+      await srtpBurst(lib, { ...sideA, session: 'ds-atx' }, { ...sideB, session: 'ds-brx' }, { ssrc: 0xa11ce, count: 20, payload: 160 });
+      await srtpBurst(lib, { ...sideB, session: 'ds-btx' }, { ...sideA, session: 'ds-arx' }, { ssrc: 0xb0b, count: 12, payload: 80 });
 
       // RTCP from the inside names its host in CNAME (and a PRIV item); outside sees neither,
       // the rest of the compound is bit-exact, lengths unchanged.

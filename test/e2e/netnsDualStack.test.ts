@@ -19,10 +19,9 @@ import { NgClient, type BVal } from '../helpers/ngClient.ts';
 import { LibsrtpPeer, skipOrFail, skipReason } from '../interop/libsrtp.ts';
 import { rtp, rtcpRr } from '../helpers/packets.ts';
 import { compound, readSdes, sdesPacket } from '../helpers/rtcpSdes.ts';
+import { SUITE, b64, mPort, relayCrypto, sdesSdp, srtpBurst } from '../helpers/sdesCall.ts';
 
-const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
 const IPROUTE_INSTALL = 'apt-get install -y iproute2 (and run as root: ip netns needs CAP_NET_ADMIN)';
-const b64 = (k: Uint8Array, s: Uint8Array) => Buffer.concat([k, s]).toString('base64');
 
 function ip(...args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -92,18 +91,8 @@ class NsEndpoint {
   }
 }
 
-function sdp(family: 'IP4' | 'IP6', address: string, port: number, crypto: string, tag = 1): string {
-  return `${['v=0', `o=- 99 1 IN ${family} ${address}`, 's=-', `c=IN ${family} ${address}`, 't=0 0',
-    `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000', `a=rtcp:${port} IN ${family} ${address}`, 'a=rtcp-mux',
-    `a=crypto:${tag} ${SUITE} inline:${crypto}`].join('\r\n')}\r\n`;
-}
-function relayCrypto(s: string): { tag: number; key: Uint8Array; salt: Uint8Array } {
-  const m = /a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(s);
-  assert.ok(m, `no crypto line in:\n${s}`);
-  const raw = Buffer.from(m[2]!, 'base64');
-  return { tag: Number(m[1]), key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
-}
-const mPort = (s: string) => Number(/^m=audio (\d+)/m.exec(s)![1]);
+/** Session id 99 in o=, which the relay keeps when it rewrites the address. */
+const sdp = (family: 'IP4' | 'IP6', address: string, port: number, crypto: string, tag = 1): string => sdesSdp(family, address, port, crypto, tag, 99);
 /** c=, o= and a=rtcp lines, the a=rtcp port elided (it is the RTP port or the next one, by rtcp-mux). */
 const addressLines = (s: string) => s.split('\r\n').filter((l) => /^(c=|o=|a=rtcp:)/.test(l)).map((l) => l.replace(/^a=rtcp:\d+/, 'a=rtcp:N'));
 
@@ -195,25 +184,10 @@ describe('network namespaces: internal IPv4 ↔ external IPv6 across two veths',
     await lib.session('ns-btx', 'out', SUITE, bKey, bSalt);
     await lib.session('ns-brx', 'in', SUITE, relayToB.key, relayToB.salt);
 
-    const sentAB: Uint8Array[] = [];
-    for (let seq = 0; seq < 20; seq++) {
-      const p = rtp({ seq, ssrc: 0x1a51de, payload: randomBytes(160) });
-      sentAB.push(p);
-      a.send(await lib.protectRtp('ns-atx', p), mPort(toA), inside.relay);
-    }
-    const atB = await b.waitFor(20);
-    for (let i = 0; i < 20; i++) assert.deepEqual(await lib.unprotectRtp('ns-brx', atB[i]!), sentAB[i]);
-    assert.ok(b.received.every((r) => r.address === outside.relay && r.port === mPort(toB)), 'external side hears only the relay\'s external address');
-
-    const sentBA: Uint8Array[] = [];
-    for (let seq = 0; seq < 20; seq++) {
-      const p = rtp({ seq, ssrc: 0x0e47, payload: randomBytes(160) });
-      sentBA.push(p);
-      b.send(await lib.protectRtp('ns-btx', p), mPort(toB), outside.relay);
-    }
-    const atA = await a.waitFor(20);
-    for (let i = 0; i < 20; i++) assert.deepEqual(await lib.unprotectRtp('ns-arx', atA[i]!), sentBA[i]);
-    assert.ok(a.received.every((r) => r.address === inside.relay && r.port === mPort(toA)));
+    // Each side hears only the relay's address on its own network.
+    const sideA = { peer: a, relay: { address: inside.relay, port: mPort(toA) } }, sideB = { peer: b, relay: { address: outside.relay, port: mPort(toB) } };
+    await srtpBurst(lib, { ...sideA, session: 'ns-atx' }, { ...sideB, session: 'ns-brx' }, { ssrc: 0x1a51de, count: 20, payload: 160 });
+    await srtpBurst(lib, { ...sideB, session: 'ns-btx' }, { ...sideA, session: 'ns-arx' }, { ssrc: 0x0e47, count: 20, payload: 160 });
 
     // RTCP from inside: CNAME and TOOL name the inside host; what the external endpoint
     // decrypts with its own key carries neither, and the report block is bit-exact.
