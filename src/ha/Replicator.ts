@@ -132,6 +132,8 @@ export class Replicator {
   readonly #takeovers = new Map<string, Promise<TakeoverResult>>();
   #polling = false;
   #release: Promise<ReleaseResult> | null = null;
+  /** Calls handed away (or ended by a release): never written under this node again. */
+  readonly #released = new WeakSet<CallState>();
   /** Per peer, released call-ids waiting to be taken, and the chain of released-call takeovers. */
   readonly #releasedQueue = new Map<string, Set<string>>();
   readonly #releasedChain = new Map<string, Promise<unknown>>();
@@ -249,6 +251,8 @@ export class Replicator {
   }
 
   committed(state: CallState, interfaceOf: (leg: Leg) => string): void {
+    // An offer or answer that was under way while its call was released: the call is the standby's.
+    if (this.#released.has(state)) return;
     let t = this.#calls.get(state.callId);
     if (t === undefined || t.state !== state) {
       t = { state, interfaceOf, tracks: new Map(), floors: new Map(), lastIndex: null };
@@ -284,7 +288,10 @@ export class Replicator {
     const started = this.#o.now();
     const calls = [...this.#calls].filter(([, t]) => !t.state.closed);
     // Out of the tracked set first: the session closes below must not remove the records.
-    for (const [callId] of calls) this.#calls.delete(callId);
+    for (const [callId, t] of calls) {
+      this.#calls.delete(callId);
+      this.#released.add(t.state);
+    }
     const records = new Map<string, string>();
     const reads: { callId: string; t: Tracked; stream: MediaStreamHandle; state: Promise<StreamIndexState | null> }[] = [];
     for (const [callId, t] of calls) {
