@@ -10,6 +10,8 @@ import { Relay } from '../../src/session/Relay.ts';
 import { CallController } from '../../src/control/CallController.ts';
 import { ControlServer } from '../../src/control/ControlServer.ts';
 import { linkStreams } from '../../src/session/MediaStream.ts';
+import type { MediaStreamHandle } from '../../src/session/MediaStreamHandle.ts';
+import type { AddStreamOptions, Session } from '../../src/session/Session.ts';
 import { RelayError } from '../../src/errors.ts';
 import { normalizeNgDict, type NgOfferRequest } from '../../src/control/ngRequest.ts';
 import type { SecurityEvent } from '../../src/session/RateLimiter.ts';
@@ -22,6 +24,14 @@ import { SUITE, b64, mPort, relayCrypto, sdesSdp as sdp, srtpBurst } from '../he
 
 /** Every address an SDP names in c=, o= and a=rtcp lines. */
 const addressesIn = (s: string) => [...s.matchAll(/^(?:c=IN|o=.* IN|a=rtcp:\d+ IN) (IP[46]) (\S+)\r$/gm)].map((m) => `${m[1]} ${m[2]}`);
+
+/** Streams in legs `a` and `b` of `s`, linked to each other, forwarding plain RTP (no keys either way). */
+async function plainPair(s: Session, a: AddStreamOptions, b: AddStreamOptions, legs: readonly [string, string] = ['a', 'b']): Promise<[MediaStreamHandle, MediaStreamHandle]> {
+  const pair = [await s.addStream(s.createLeg(legs[0]), a), await s.addStream(s.createLeg(legs[1]), b)] as [MediaStreamHandle, MediaStreamHandle];
+  linkStreams(...pair);
+  for (const x of pair) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+  return pair;
+}
 
 describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
   let relay: Relay;
@@ -138,10 +148,7 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
     const s = relay.createSession('v6-latch');
     const ports: UdpPeer[] = [];
     try {
-      const a = await s.addStream(s.createLeg('a'), { rtcpMux: true, strictSource: true, interface: 'outside' });
-      const b = await s.addStream(s.createLeg('b'), { rtcpMux: true, strictSource: true, interface: 'inside' });
-      linkStreams(a, b);
-      for (const x of [a, b]) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+      const [a, b] = await plainPair(s, { rtcpMux: true, strictSource: true, interface: 'outside' }, { rtcpMux: true, strictSource: true, interface: 'inside' });
       const peerA = await UdpPeer.open('::1'), intruder = await UdpPeer.open('::1'), peerB = await UdpPeer.open('127.0.0.1');
       ports.push(peerA, intruder, peerB);
       b.setRemote({ address: '127.0.0.1', port: peerB.port });
@@ -171,10 +178,7 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
     const s = r.createSession('v6-rate');
     const src = await UdpPeer.open('::1'), sink = await UdpPeer.open('::1');
     try {
-      const a = await s.addStream(s.createLeg('a'), { rtcpMux: true });
-      const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
-      linkStreams(a, b);
-      for (const x of [a, b]) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+      const [a, b] = await plainPair(s, { rtcpMux: true }, { rtcpMux: true });
       b.setRemote({ address: '::1', port: sink.port });
       for (let i = 0; i < 60; i++) await src.send(rtp({ seq: i, ssrc: 3 }), a.rtpPort.port, '::1');
       await sink.settle(200);
@@ -224,10 +228,7 @@ describe('dual stack: IPv4 ↔ IPv6 through one relay', () => {
       const a4 = await UdpPeer.open('127.0.0.1'), b6 = await UdpPeer.open('::1');
       try {
         for (const hide of [true, false]) {
-          const a = await s.addStream(s.createLeg(`a${hide}`), { rtcpMux: true, interface: 'v4', hideTopology: hide });
-          const b = await s.addStream(s.createLeg(`b${hide}`), { rtcpMux: true, interface: 'v6', hideTopology: hide });
-          linkStreams(a, b);
-          for (const x of [a, b]) { x.setInboundCrypto(null); x.setOutboundCrypto(null); }
+          const [a, b] = await plainPair(s, { rtcpMux: true, interface: 'v4', hideTopology: hide }, { rtcpMux: true, interface: 'v6', hideTopology: hide }, [`a${hide}`, `b${hide}`]);
           b.setRemote({ address: '::1', port: b6.port });
           const pkt = compound(rtcpRr(5, 8), sdesPacket([{ ssrc: 5, items: [{ type: 1, text: 'me@192.168.1.20' }] }]));
           b6.clear();
