@@ -33,6 +33,12 @@ export interface CallStateStore {
   remove(key: string): void;
   /** Reads a key (null: absent). Rejects when the store is unreachable. */
   get(key: string): Promise<string | null>;
+  /**
+   * Removes the key now and resolves true only for the one caller that removed it (of every
+   * relay sharing the store). Rejects when the store is unreachable. A store without it cannot
+   * arbitrate: every follower of a releasing relay then takes its calls.
+   */
+  claim?(key: string): Promise<boolean>;
   /** Every key starting with `prefix`. Rejects when the store is unreachable. */
   keys(prefix: string): Promise<string[]>;
   /** Calls `onChange` for every change of a key starting with `prefix`, from any writer. */
@@ -78,6 +84,12 @@ export class MemoryStateStore implements CallStateStore {
 
   async keys(prefix: string): Promise<string[]> {
     return [...this.#data.keys()].filter((k) => k.startsWith(prefix));
+  }
+
+  async claim(key: string): Promise<boolean> {
+    if (!this.#data.has(key)) return false;
+    this.remove(key);
+    return true;
   }
 
   async watch(prefix: string, onChange: (key: string, event: KeyEvent) => void): Promise<void> {

@@ -85,6 +85,11 @@ export class RedisStateStore implements CallStateStore {
     return this.#client.get(key);
   }
 
+  /** DEL is atomic: of two relays claiming one key, one sees 1. */
+  async claim(key: string): Promise<boolean> {
+    return (await this.#client.del(key)) === 1;
+  }
+
   async keys(prefix: string): Promise<string[]> {
     const out: string[] = [];
     let cursor = '0';

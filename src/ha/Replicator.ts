@@ -575,8 +575,13 @@ export class Replicator {
     if (adopter === null || this.#closed) return;
     const prev = this.#releasedChain.get(peer) ?? Promise.resolve();
     const next = prev.then(() => new Promise<void>((r) => setImmediate(r))).then(async () => {
-      const ids = [...(this.#releasedQueue.get(peer) ?? [])];
+      const queued = [...(this.#releasedQueue.get(peer) ?? [])];
       this.#releasedQueue.delete(peer);
+      // Of several relays following the releasing one, only the one that removed the key takes the call.
+      const claim = this.#o.store.claim?.bind(this.#o.store);
+      const ids = claim === undefined ? queued
+        : (await Promise.all(queued.map(async (id) => (await claim(releaseKey(this.#ks, peer, id)).catch(() => false)) ? id : null))).filter((id): id is string => id !== null);
+      if (ids.length === 0) return;
       // A full takeover of the peer already running carries these calls too.
       await this.#takeovers.get(peer)?.catch(() => {});
       const started = this.#o.now();

@@ -32,6 +32,7 @@ class FaultyStore implements CallStateStore {
   remove(key: string): void { if (this.mode === 'ok') this.shared.remove(key); }
   get(key: string): Promise<string | null> { return this.shared.get(key); }
   keys(prefix: string): Promise<string[]> { return this.shared.keys(prefix); }
+  claim(key: string): Promise<boolean> { return this.shared.claim(key); }
   watch(prefix: string, fn: (key: string, event: KeyEvent) => void): Promise<void> { return this.shared.watch(prefix, fn); }
   async close(): Promise<void> { /* the shared store outlives the relays */ }
 }
@@ -143,5 +144,43 @@ describe('Replicator.release with two in-process relays', () => {
     // (here the handle dropped the removal): the stale record is what a takeover command finds, as after a crash.
     shared.remove(`srtpgate:call:A:f-${mode}`);
     shared.remove(`srtpgate:idx:A:f-${mode}`);
+  });
+});
+
+describe('Replicator.release with two relays following the releasing one', () => {
+  const shared = new MemoryStateStore();
+  const KEY = randomBytes(32);
+  const relays: Relay[] = [];
+  const reps: Replicator[] = [];
+  after(async () => {
+    for (const r of reps) await r.close();
+    for (const r of relays) await r.close();
+    await shared.close();
+  });
+
+  it('each released call is taken by exactly one follower (the one that claimed its key)', async () => {
+    const nodes = [['A', '127.0.0.7', ['B', 'C']], ['B', '127.0.0.8', ['A']], ['C', '127.0.0.9', ['A']]] as const;
+    const ctls: CallController[] = [];
+    for (const [node, address, peers] of nodes) {
+      const relay = await Relay.create({ mediaAddress: address, ports: { min: 45_400, max: 45_499 } });
+      const rep = new Replicator({ node, store: new FaultyStore(shared), sealer: new StateSealer(KEY), log: silent, peers: [...peers] });
+      const ctl = new CallController({ relay, replication: rep });
+      await rep.start(ctl);
+      relays.push(relay);
+      reps.push(rep);
+      ctls.push(ctl);
+    }
+    for (const id of ['m1', 'm2', 'm3']) {
+      const o = await ctls[0]!.offer(offerReq(id, sdp(5000, randomBytes(30).toString('base64'))));
+      const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(o.sdp)![1]);
+      await ctls[0]!.answer(answerReq(id, sdp(6000, randomBytes(30).toString('base64'), tag)));
+    }
+    const r = await reps[0]!.release();
+    assert.equal(r.released, 3);
+    await until(() => relays[1]!.sessionCount + relays[2]!.sessionCount === 3);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(relays[1]!.sessionCount + relays[2]!.sessionCount, 3, 'no call taken twice');
+    assert.equal(reps[1]!.counters.takeoverFailed + reps[2]!.counters.takeoverFailed, 0);
+    assert.equal((await shared.keys('srtpgate:call:A:')).length, 0);
   });
 });
