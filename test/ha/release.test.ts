@@ -16,6 +16,7 @@ import { Replicator } from '../../src/ha/Replicator.ts';
 import { StateSealer } from '../../src/ha/StateSealer.ts';
 import { EXACT, awaitWritten, releaseMarks, workerReleaseMargin } from '../../src/ha/release.ts';
 import { Logger } from '../../src/Logger.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 
 const PORTS = { min: 45_300, max: 45_399 };
 const silent = new Logger({ write: () => {} });
@@ -182,5 +183,21 @@ describe('Replicator.release with two relays following the releasing one', () =>
     assert.equal(relays[1]!.sessionCount + relays[2]!.sessionCount, 3, 'no call taken twice');
     assert.equal(reps[1]!.counters.takeoverFailed + reps[2]!.counters.takeoverFailed, 0);
     assert.equal((await shared.keys('srtpgate:call:A:')).length, 0);
+  });
+});
+
+describe('hand-over configuration', () => {
+  const load = (argv: string[]) => {
+    const r = loadConfig({ argv, env: {}, readFile: () => { throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' }); } });
+    return r.kind === 'config' ? r.config : assert.fail('not a configuration');
+  };
+  it('is off by default (a stop ends the calls), with a 1 s acknowledgement bound and a 10 s hold', () => {
+    const c = load([]);
+    assert.deepEqual([c.ha.handoverOnStop, c.ha.releaseTimeoutMs, c.ha.releaseHoldMs], [false, 1000, 10_000]);
+  });
+  it('reads the rows from flags and bounds them', () => {
+    const c = load(['--ha-handover-on-stop', '--ha-release-timeout-ms', '300', '--ha-release-hold-ms', '5000']);
+    assert.deepEqual([c.ha.handoverOnStop, c.ha.releaseTimeoutMs, c.ha.releaseHoldMs], [true, 300, 5000]);
+    assert.throws(() => load(['--ha-release-timeout-ms', '10']), (e: unknown) => e instanceof ConfigError);
   });
 });
