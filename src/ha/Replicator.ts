@@ -310,17 +310,19 @@ export class Replicator {
       }
     }
     // In-thread reads are already resolved: the closes run in this job's microtasks, before any
-    // packet event. A worker's reply can leave a packet in between: the margin covers it.
+    // packet event. A worker's reply can leave a packet in between (and while one is awaited,
+    // in-thread streams handle packets too): then every stream gets the margin.
+    const exact = reads.every((r) => r.stream instanceof MediaStream);
     const states = await Promise.all(reads.map((r) => r.state));
     for (const [, t] of calls) t.state.session.close('relay-closed');
 
-    const finals = new Map<string, { t: Tracked; streams: Record<string, StreamIndexState>; unreadable: boolean }>();
-    for (const [callId, t] of calls) finals.set(callId, { t, streams: {}, unreadable: !records.has(callId) });
+    const finals = new Map<string, { streams: Record<string, StreamIndexState>; unreadable: boolean }>();
+    for (const [callId] of calls) finals.set(callId, { streams: {}, unreadable: !records.has(callId) });
     reads.forEach((r, i) => {
       const f = finals.get(r.callId)!;
       const st = states[i];
       if (st == null) { f.unreadable = true; return; }
-      const margin = r.stream instanceof MediaStream ? EXACT : workerReleaseMargin(this.#o.releaseMargin, r.t.tracks.get(r.stream)?.track.rate);
+      const margin = exact ? EXACT : workerReleaseMargin(this.#o.releaseMargin, r.t.tracks.get(r.stream)?.track.rate);
       f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, margin, r.t.floors.get(r.stream) ?? null);
     });
 
