@@ -16,8 +16,8 @@ import type { DaemonLogLine } from '../helpers/daemon.ts';
 import { rtp } from '../helpers/packets.ts';
 import { Endpoint, SUITE, metric, mPort, relayCrypto, sdp, sleep } from '../ha/callHelpers.ts';
 import {
-  ALICE_SSRC, BOB_SSRC, TakeoverRig, assertLossOnlyDuringSwitch, assertNoSecrets, assertOnlyBRecords, dumpRedis, keySecrets, ngOk,
-  openEach, replaysFromBeforeKill, streamBothWays, takeoverDone, assertReplaysRefused,
+  ALICE_SSRC, TakeoverRig, assertDeliveredAcrossSwitch, assertNoSecrets, assertOnlyBRecords, assertReplaysRefused, dumpRedis, keySecrets,
+  killAndTakeOver, ngOk, replaysFromBeforeKill, streamBothWays, type Switch,
 } from '../ha/takeoverHarness.ts';
 
 const TOKEN = `ha-e2e-${randomBytes(12).toString('hex')}`;
@@ -62,8 +62,8 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
     });
     const { sent } = stream;
 
-    let killedAt = 0, indexWritesPerSecond = 0, callWrites = 0;
-    let gone: DaemonLogLine | null = null, done: DaemonLogLine | null = null;
+    let indexWritesPerSecond = 0, callWrites = 0;
+    let sw: Switch | null = null;
     let secrets: Record<string, Buffer> = {};
     try {
       await sleep(2500);
@@ -85,10 +85,7 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
       indexWritesPerSecond = (await metric(A, TOKEN, 'srtpgate_ha_index_writes_total') - writesBefore) / ((Date.now() - t0) / 1000);
 
       // A dies.
-      killedAt = Date.now();
-      A.kill();
-      gone = await B.waitForLog('ha: peer heartbeat gone', 10_000);
-      if (trigger === 'command') {
+      sw = await killAndTakeOver(A, B, trigger === 'command' ? async () => {
         const post = (auth: string, body: unknown) => fetch(`http://127.0.0.1:${B.http!.port}/v1/ha/takeover`, {
           method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body),
         });
@@ -99,22 +96,18 @@ describe('takeover of a call by a standby relay (Redis, two daemons, SIGKILL)', 
         assert.equal(r.status, 200);
         const body = await r.json() as { calls: number; failed: number };
         assert.deepEqual([body.calls, body.failed], [1, 0]);
-      }
-      done = await takeoverDone(B);
+      } : undefined);
       await sleep(2000);
     } finally {
       await stream.stop();
     }
-    await sleep(300);
 
-    // Every packet a far end received opens in its libsrtp2 receiver (replay or auth failure throws).
-    assert.ok(gone !== null && done !== null);
-    const atBob = await openEach(lib, bob.arrivals, 'ha-brx', ALICE_SSRC);
-    const atAlice = await openEach(lib, alice.arrivals, 'ha-arx', BOB_SSRC);
-
-    // Loss only during the switch: everything sent well before the kill and after the takeover arrived.
+    // Every packet a far end received opens in its libsrtp2 receiver (replay or auth failure throws);
+    // loss only during the switch: everything sent well before the kill and after the takeover arrived.
+    assert.ok(sw !== null);
+    const { killedAt, gone, done } = sw;
+    await assertDeliveredAcrossSwitch(t, lib, sent, { bob: { arrivals: bob.arrivals, rx: 'ha-brx', label: 'alice→bob' }, alice: { arrivals: alice.arrivals, rx: 'ha-arx', label: 'bob→alice' } }, sw);
     const takeoverAt = tsOf(done);
-    assertLossOnlyDuringSwitch(t, [['alice→bob', sent.alice, atBob], ['bob→alice', sent.bob, atAlice]], killedAt, takeoverAt);
     const firstAtBob = bob.arrivals.find((a) => a.at > killedAt)!.at;
     t.diagnostic(`switch-over: SIGKILL → heartbeat expiry noticed ${tsOf(gone) - killedAt} ms; expiry → takeover done ${takeoverAt - tsOf(gone)} ms (takeover itself ${String(done.context.durationMs)} ms); expiry → media at the far end ${firstAtBob - tsOf(gone)} ms; SIGKILL → media ${firstAtBob - killedAt} ms`);
     t.diagnostic(`replication cost on A: ${indexWritesPerSecond.toFixed(2)} index writes/s for 1 call at 50 packets/s per direction; ${callWrites} call-record writes for offer+answer`);

@@ -30,8 +30,8 @@ import { rtp } from '../helpers/packets.ts';
 import { skipOrFail } from '../interop/libsrtp.ts';
 import { Endpoint, SUITE, mPort, relayCrypto, sdp as sdesSdp, seqOf, sleep, ssrcOf } from '../ha/callHelpers.ts';
 import {
-  ALICE_SSRC, BOB_SSRC, PACKET_MS, TakeoverRig, assertLossOnlyDuringSwitch, assertNoSecrets, assertOnlyBRecords, dumpRedis, keySecrets,
-  ngOk, openEach, replaysFromBeforeKill, streamBothWays, takeoverDone, assertReplaysRefused,
+  ALICE_SSRC, BOB_SSRC, PACKET_MS, TakeoverRig, assertDeliveredAcrossSwitch, assertNoSecrets, assertOnlyBRecords, assertReplaysRefused,
+  dumpRedis, keySecrets, killAndTakeOver, ngOk, openEach, replaysFromBeforeKill, streamBothWays, type Switch,
 } from '../ha/takeoverHarness.ts';
 import { DtlsCertificate } from '../../src/keying/dtls/index.ts';
 import { computeFingerprint, formatFingerprint } from '../../src/keying/dtls/fingerprint.ts';
@@ -196,8 +196,7 @@ describe('takeover of a call with a DTLS-SRTP side (OpenSSL peer, Redis, two dae
     });
     const { sent } = stream;
 
-    let killedAt = 0;
-    let gone: DaemonLogLine | null = null, done: DaemonLogLine | null = null;
+    let sw: Switch | null = null;
     try {
       await sleep(2500);
       assert.ok(bob.arrivals.length > 50 && alice.arrivals.length > 50, `media flows through A (${bob.arrivals.length}, ${alice.arrivals.length})`);
@@ -210,22 +209,20 @@ describe('takeover of a call with a DTLS-SRTP side (OpenSSL peer, Redis, two dae
       assertNoSecrets(dumpA, secrets);
       await sleep(1000);
 
-      killedAt = Date.now();
-      A.kill();
-      gone = await B.waitForLog('ha: peer heartbeat gone', 10_000);
-      done = await takeoverDone(B);
+      sw = await killAndTakeOver(A, B);
       await sleep(2000);
     } finally {
       await stream.stop();
     }
-    await sleep(300);
 
-    // Every packet a far end received opens in its libsrtp2 receiver (replay or auth failure throws).
-    assert.ok(gone !== null && done !== null);
-    const atBob = await openEach(lib, bob.arrivals, `${s}-brx`, ALICE_SSRC);
-    const atAlice = await openEach(lib, alice.arrivals, `${s}-arx`, BOB_SSRC);
+    // Every packet a far end received opens in its libsrtp2 receiver (replay or auth failure
+    // throws); loss only during the switch.
+    assert.ok(sw !== null);
+    const { killedAt, gone, done } = sw;
+    await assertDeliveredAcrossSwitch(t, lib, sent, {
+      bob: { arrivals: bob.arrivals, rx: `${s}-brx`, label: 'alice(DTLS)→bob' }, alice: { arrivals: alice.arrivals, rx: `${s}-arx`, label: 'bob→alice(DTLS)' },
+    }, sw);
     const takeoverAt = tsOf(done);
-    assertLossOnlyDuringSwitch(t, [['alice(DTLS)→bob', sent.alice, atBob], ['bob→alice(DTLS)', sent.bob, atAlice]], killedAt, takeoverAt);
     const firstAtBob = bob.arrivals.find((a) => a.at > killedAt)!.at;
     t.diagnostic(`switch-over (DTLS call, ${workers} workers): SIGKILL → heartbeat expiry noticed ${tsOf(gone) - killedAt} ms; expiry → takeover done ${takeoverAt - tsOf(gone)} ms (takeover itself ${String(done.context.durationMs)} ms); SIGKILL → media at the far end ${firstAtBob - killedAt} ms`);
 

@@ -95,7 +95,7 @@ export interface SentPacket { seq: number; at: number; wire: Uint8Array }
 
 export interface TwoWayStream {
   readonly sent: { alice: SentPacket[]; bob: SentPacket[] };
-  /** Ends the stream after the packet pair in flight. */
+  /** Ends the stream after the packet pair in flight, and lets the last packets land (300 ms). */
   stop(): Promise<void>;
 }
 
@@ -126,6 +126,7 @@ export function streamBothWays(lib: LibsrtpPeer, o: {
     async stop() {
       streaming = false;
       await loop.catch(() => {});
+      await sleep(300);
     },
   };
 }
@@ -162,6 +163,34 @@ export function assertLossOnlyDuringSwitch(
     assert.ok(firstAfter, `${name}: media flows again through B`);
     t.diagnostic(`${name}: ${list.length} sent, ${lost.length} lost during the switch; first packet through B sent ${firstAfter.at - killedAt} ms after SIGKILL`);
   }
+}
+
+/** When A was killed, and B's log lines for noticing it and for the takeover. */
+export interface Switch { killedAt: number; gone: DaemonLogLine; done: DaemonLogLine }
+
+/**
+ * SIGKILLs A and waits until B notices its heartbeat is gone, runs `beforeTakeover` (e.g. the
+ * takeover command), and waits for B's takeover of the one call.
+ */
+export async function killAndTakeOver(A: DaemonProcess, B: DaemonProcess, beforeTakeover?: () => Promise<void>): Promise<Switch> {
+  const killedAt = Date.now();
+  A.kill();
+  const gone = await B.waitForLog('ha: peer heartbeat gone', 10_000);
+  await beforeTakeover?.();
+  return { killedAt, gone, done: await takeoverDone(B) };
+}
+
+/**
+ * After the stream stopped: every packet each far end received opens once in its libsrtp2
+ * receiver (`bob.rx` gets alice's SSRC, `alice.rx` bob's), and each direction lost only what was
+ * sent during the switch.
+ */
+export async function assertDeliveredAcrossSwitch(t: TestContext, lib: LibsrtpPeer, sent: TwoWayStream['sent'], far: {
+  alice: { arrivals: readonly { msg: Buffer }[]; rx: string; label: string }; bob: { arrivals: readonly { msg: Buffer }[]; rx: string; label: string };
+}, sw: Switch): Promise<void> {
+  const atBob = await openEach(lib, far.bob.arrivals, far.bob.rx, ALICE_SSRC);
+  const atAlice = await openEach(lib, far.alice.arrivals, far.alice.rx, BOB_SSRC);
+  assertLossOnlyDuringSwitch(t, [[far.bob.label, sent.alice, atBob], [far.alice.label, sent.bob, atAlice]], sw.killedAt, Date.parse(sw.done.ts));
 }
 
 /** B's log line for a takeover of A's one call, none failed. */

@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { LibsrtpPeer } from '../interop/libsrtp.ts';
+import { SUITE } from '../ha/callHelpers.ts';
 import { rtp } from './packets.ts';
 
-export const SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
+// The suite, the relay's a=crypto line and the m= port: as the replication tests read them.
+export { SUITE, mPort, relayCrypto } from '../ha/callHelpers.ts';
 
 /** Key and salt as an a=crypto inline value. */
 export const b64 = (k: Uint8Array, s: Uint8Array): string => Buffer.concat([k, s]).toString('base64');
@@ -17,16 +19,6 @@ export function sdesSdp(family: 'IP4' | 'IP6', address: string, port: number, cr
     `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000', `a=rtcp:${port} IN ${family} ${address}`, 'a=rtcp-mux',
     `a=crypto:${tag} ${SUITE} inline:${crypto}`].join('\r\n')}\r\n`;
 }
-
-/** The relay's a=crypto line in `s`: its tag, key and salt. */
-export function relayCrypto(s: string): { tag: number; key: Uint8Array; salt: Uint8Array } {
-  const m = /a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(s);
-  assert.ok(m, `no ${SUITE} line in:\n${s}`);
-  const raw = Buffer.from(m[2]!, 'base64');
-  return { tag: Number(m[1]), key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
-}
-
-export const mPort = (s: string): number => Number(/^m=audio (\d+)/m.exec(s)![1]);
 
 /** A UDP far end: a loopback socket or one inside a network namespace. */
 export interface FarEnd {
