@@ -25,7 +25,7 @@ import type { CallStateStore } from './CallStateStore.ts';
 import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type IndexRecord, type SealedKeyRecord } from './callRecord.ts';
 import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
 import { callKey, callPrefix, heartbeatKey, indexKey, releaseKey, releasePrefix, type KeySpace } from './keys.ts';
-import { EXACT, awaitWritten, releaseMarks, workerReleaseMargin } from './release.ts';
+import { EXACT, publishRelease, releaseMarks, unpublishRelease, workerReleaseMargin } from './release.ts';
 import { MediaStream } from '../session/MediaStream.ts';
 import type { IndexMargin } from '../session/indexState.ts';
 import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
@@ -34,6 +34,7 @@ import { sealKey, sealStreamCrypto } from './sealedKeys.ts';
 import type { DtlsExportedKeys } from '../session/StreamDtls.ts';
 import type { SealedBlob, StateSealer } from './StateSealer.ts';
 import { HaError } from './HaError.ts';
+import { haMetricFamilies } from './metrics.ts';
 
 export interface ReplicatorOptions {
   /** This relay's node id (keys carry it; sealed blobs are bound to it). */
@@ -200,20 +201,7 @@ export class Replicator {
 
   /** srtpgate_ha_* for /metrics (Metrics.addFamilies). */
   metricFamilies(): MetricFamily[] {
-    const c = this.counters;
-    const one = (v: number): [Record<string, string>, number][] => [[{}, v]];
-    return [
-      { name: 'srtpgate_ha_redis_up', type: 'gauge', help: 'Whether the replication store (Redis) is reachable.', samples: one(this.#o.store.up ? 1 : 0) },
-      { name: 'srtpgate_ha_write_errors_total', type: 'counter', help: 'Replication writes that failed or waited for an unreachable store (retried).', samples: one(c.writeErrors) },
-      { name: 'srtpgate_ha_hwm_overrun_total', type: 'counter', help: 'Times a stream used an SRTP/SRTCP index past its persisted high-water mark.', samples: one(c.hwmOverruns) },
-      { name: 'srtpgate_ha_call_writes_total', type: 'counter', help: 'Call records written (signalling changes).', samples: one(c.callWrites) },
-      { name: 'srtpgate_ha_index_writes_total', type: 'counter', help: 'Index high-water-mark records written.', samples: one(c.indexWrites) },
-      { name: 'srtpgate_ha_foreign_calls', type: 'gauge', help: 'Calls of peer relays kept for takeover.', samples: one(this.foreignCalls) },
-      { name: 'srtpgate_ha_takeovers_total', type: 'counter', help: 'Takeovers of a peer relay run.', samples: one(c.takeovers) },
-      { name: 'srtpgate_ha_takeover_calls_total', type: 'counter', help: 'Calls in takeovers, by result.', samples: [[{ result: 'ok' }, c.takeoverCalls], [{ result: 'failed' }, c.takeoverFailed]] },
-      { name: 'srtpgate_ha_last_takeover_seconds', type: 'gauge', help: 'Duration of the last takeover.', samples: one(c.lastTakeoverSeconds) },
-      { name: 'srtpgate_ha_release_calls_total', type: 'counter', help: 'Calls this relay released (hand-over), by result.', samples: [[{ result: 'ok' }, c.releasedCalls], [{ result: 'failed' }, c.releaseFailed]] },
-    ];
+    return haMetricFamilies(this.counters, this.#o.store.up, this.foreignCalls);
   }
 
   // ------------------------------------------------------------ CallReplicationHooks
@@ -329,28 +317,22 @@ export class Replicator {
     const store = this.#o.store;
     // Nothing would be acknowledged: end the calls at once rather than wait the bound out.
     const deadline = store.up ? started + this.#o.releaseTimeoutMs : started;
+    const keysOf = (callId: string) => ({
+      callKey: callKey(this.#ks, this.#o.node, callId), indexKey: indexKey(this.#ks, this.#o.node, callId), releaseKey: releaseKey(this.#ks, this.#o.node, callId),
+    });
     const outcomes = await Promise.all([...finals].map(async ([callId, f]) => {
       if (f.unreadable || !store.up) return false;
-      const ttl = { ttlMs: this.#o.recordTtlMs };
       const index: IndexRecord = { v: RECORD_VERSION, at: this.#o.now(), streams: f.streams };
       const blob = JSON.stringify(this.#o.sealer.seal(Buffer.from(encodeRecord(index), 'utf8'), { node: this.#o.node, callId, field: 'idx' }));
       this.counters.callWrites++;
       this.counters.indexWrites++;
-      const [a, b] = await Promise.all([
-        awaitWritten((cb) => store.write(callKey(this.#ks, this.#o.node, callId), records.get(callId)!, { ...ttl, onWritten: cb }), deadline, this.#o.now),
-        awaitWritten((cb) => store.write(indexKey(this.#ks, this.#o.node, callId), blob, { ...ttl, onWritten: cb }), deadline, this.#o.now),
-      ]);
-      if (!a || !b) return false;
-      return awaitWritten((cb) => store.write(releaseKey(this.#ks, this.#o.node, callId), this.#o.node, { ttlMs: this.#o.releaseHoldMs, onWritten: cb }), deadline, this.#o.now);
+      return publishRelease(store, { ...keysOf(callId), record: records.get(callId)!, index: blob, node: this.#o.node },
+        { recordTtlMs: this.#o.recordTtlMs, holdMs: this.#o.releaseHoldMs, deadline, now: this.#o.now });
     }));
     let released = 0, ended = 0;
     [...finals.keys()].forEach((callId, i) => {
-      if (outcomes[i]) { released++; return; }
-      ended++;
-      // As on a stop without hand-over: the call has ended here, its records go.
-      store.remove(releaseKey(this.#ks, this.#o.node, callId));
-      store.remove(callKey(this.#ks, this.#o.node, callId));
-      store.remove(indexKey(this.#ks, this.#o.node, callId));
+      if (outcomes[i]) released++;
+      else { ended++; unpublishRelease(store, keysOf(callId)); }
     });
     this.counters.releasedCalls += released;
     this.counters.releaseFailed += ended;
