@@ -482,9 +482,11 @@ export class HttpApi {
       const err = this.#toHttpError(e, route);
       code = err.code;
       status = STATUS[err.code];
-      this.#sendJson(res, status, { error: { code: err.code, message: err.message } }, err.headers);
-      // The body of a refused upload is not read: close the connection rather than drain it.
-      if (!req.complete) res.once('finish', () => req.destroy());
+      // The body of a refused upload is not read: close the connection rather than drain it, and
+      // say so in the reply, or a keep-alive client sends its next request into a closing socket.
+      const closing = !req.complete;
+      this.#sendJson(res, status, { error: { code: err.code, message: err.message } }, closing ? { ...err.headers, Connection: 'close' } : err.headers);
+      if (closing) res.once('finish', () => req.destroy());
     }
     this.observer.emit('request', { route, status, code });
   }

@@ -46,6 +46,7 @@ export class TakeoverRig {
   redis: RedisServer | null = null;
   lib: LibsrtpPeer | null = null;
   readonly #daemons: DaemonProcess[] = [];
+  readonly #daemonsExited: Promise<unknown>[] = [];
   readonly #clients: NgClient[] = [];
   readonly #closers: (() => void | Promise<void>)[] = [];
 
@@ -58,7 +59,7 @@ export class TakeoverRig {
     for (const c of this.#closers.reverse()) await c();
     for (const c of this.#clients) await c.close();
     DaemonProcess.killAll();
-    await Promise.all(this.#daemons.map((d) => d.exited));
+    await Promise.all(this.#daemonsExited);
     await this.lib?.close();
     await this.redis?.stop();
   }
@@ -75,6 +76,11 @@ export class TakeoverRig {
 
   /** Daemons A and B replicating through this Redis, each the other's peer, with an ng client each. */
   async startPair(o: PairOptions): Promise<HaPair> {
+    // Each test starts clean: daemons an earlier (possibly failed) test left running share the
+    // node ids and media ports, and its records would otherwise be taken over in this test.
+    for (const d of this.#daemons.splice(0)) d.kill();
+    await Promise.all(this.#daemonsExited.splice(0));
+    await this.redis!.cli('FLUSHALL');
     const stateKey = randomBytes(32).toString('base64');
     const redisUrl = this.redis!.url;
     const config = (node: string, peer: string): object => ({
@@ -85,6 +91,7 @@ export class TakeoverRig {
     });
     const [A, B] = await Promise.all([DaemonProcess.start(config('A', 'B')), DaemonProcess.start(config('B', 'A'))]);
     this.#daemons.push(A, B);
+    this.#daemonsExited.push(A.exited, B.exited);
     const ngA = await NgClient.open(A.ng), ngB = await NgClient.open(B.ng);
     this.#clients.push(ngA, ngB);
     return { A, B, ngA, ngB };

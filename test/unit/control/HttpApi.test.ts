@@ -84,6 +84,20 @@ describe('HttpApi', () => {
   before(() => start());
   after(() => api.close(0));
 
+  it('a refused request whose body was not read says Connection: close, and the next request on a keep-alive client succeeds', async () => {
+    // The relay drops such a connection after replying; without the header a keep-alive client
+    // (fetch) sends its next request into the closing socket and gets "other side closed".
+    for (let i = 0; i < 20; i++) {
+      const r = await post('/v1/calls/x/offer', { sdp: 'v=0' }, { token: 'wrong-token-wrong-token' });
+      assert.equal(r.status, 401);
+      assert.equal(r.headers.get('connection'), 'close');
+      await r.body?.cancel();
+      const ok = await call('/v1/calls');
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+    }
+  });
+
   it('requires the bearer token everywhere but /healthz (401 without it or with a wrong one)', async () => {
     for (const path of ['/v1/calls', '/v1/calls/known', '/openapi.json', '/metrics']) {
       let r = await call(path, { token: null });
