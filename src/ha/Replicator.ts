@@ -25,9 +25,7 @@ import type { CallStateStore } from './CallStateStore.ts';
 import { RECORD_VERSION, decodeCallRecord, decodeIndexRecord, encodeRecord, type IndexRecord, type SealedKeyRecord } from './callRecord.ts';
 import { ackHwm, newHwmTrack, planHwm, type HwmTrack } from './hwm.ts';
 import { callKey, callPrefix, heartbeatKey, indexKey, releaseKey, releasePrefix, type KeySpace } from './keys.ts';
-import { EXACT, publishRelease, releaseMarks, unpublishRelease, workerReleaseMargin } from './release.ts';
-import { MediaStream } from '../session/MediaStream.ts';
-import type { IndexMargin } from '../session/indexState.ts';
+import { publishRelease, releaseMarks, unpublishRelease } from './release.ts';
 import { indexOps, restoreCall, type CallAdopter } from './restore.ts';
 import { snapshotCall, inKeyField, outKeyField, type DtlsSealedKeys } from './snapshot.ts';
 import { sealKey, sealStreamCrypto } from './sealedKeys.ts';
@@ -59,13 +57,6 @@ export interface ReplicatorOptions {
   readonly releaseTimeoutMs?: number;
   /** Expiry of a "released" key: a standby that did not take the call by then leaves it in Redis, ms. Default 10000. */
   readonly releaseHoldMs?: number;
-  /**
-   * Added to the final indexes a release writes for a stream in a media worker, which may handle
-   * packets already queued between its reply to the read and the close message (raised to what
-   * the stream's rate brings in 20 ms). In-thread streams are read with nothing handled between
-   * the read and the close: their final state is exact. Default { srtp: 4, srtcp: 2 }.
-   */
-  readonly releaseMargin?: IndexMargin;
   readonly now?: () => number;
 }
 
@@ -146,7 +137,7 @@ export class Replicator {
       peers: o.peers ?? [], autoTakeover: o.autoTakeover ?? false, prefix: o.prefix ?? 'srtpgate',
       indexIntervalMs: o.indexIntervalMs ?? 250, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 500,
       heartbeatTtlMs: o.heartbeatTtlMs ?? 1500, recordTtlMs: o.recordTtlMs ?? 3 * 3600_000, now: o.now ?? Date.now,
-      releaseTimeoutMs: o.releaseTimeoutMs ?? 1000, releaseHoldMs: o.releaseHoldMs ?? 10_000, releaseMargin: o.releaseMargin ?? { srtp: 4, srtcp: 2 },
+      releaseTimeoutMs: o.releaseTimeoutMs ?? 1000, releaseHoldMs: o.releaseHoldMs ?? 10_000,
       node: o.node, store: o.store, sealer: o.sealer, log: o.log,
     };
     this.#ks = { prefix: this.#o.prefix };
@@ -261,8 +252,9 @@ export class Replicator {
 
   /**
    * Hands every call of this relay to the standby that follows it. The caller has stopped new
-   * calls (drain). Per call: the sockets close right after the final index read (nothing is
-   * sent or accepted under the call's keys afterwards), the call record and the final marks are
+   * calls (drain). Per call: each stream's final index state is read and its sockets closed in
+   * one step (closeWithIndexState, in this thread or in its worker: nothing is sent or accepted
+   * under the call's keys after the read), the call record and those exact final marks are
    * written and acknowledged, then "released by <node>" is. A call whose writes are not
    * acknowledged by `releaseTimeoutMs` ends as on a stop (records removed), counted. A call is
    * never bound here and marked released at once: the mark is written after the close.
@@ -291,16 +283,13 @@ export class Replicator {
       for (const pair of t.state.media) {
         for (const side of pair?.sides.values() ?? []) {
           const s = side.stream;
-          const ops = indexOps(s);
           if (s.closed || (s.inMode !== 'srtp' && s.outMode !== 'srtp')) continue;
-          reads.push({ callId, t, stream: s, state: ops === null ? Promise.resolve(null) : ops.indexState().catch(() => null) });
+          // Read and close as one step (in this thread or in the stream's worker): nothing is
+          // sent or accepted between them, so the final state needs no margin.
+          reads.push({ callId, t, stream: s, state: s.closeWithIndexState().catch(() => null) });
         }
       }
     }
-    // In-thread reads are already resolved: the closes run in this job's microtasks, before any
-    // packet event. A worker's reply can leave a packet in between (and while one is awaited,
-    // in-thread streams handle packets too): then every stream gets the margin.
-    const exact = reads.every((r) => r.stream instanceof MediaStream);
     const states = await Promise.all(reads.map((r) => r.state));
     for (const [, t] of calls) t.state.session.close('relay-closed');
 
@@ -310,8 +299,7 @@ export class Replicator {
       const f = finals.get(r.callId)!;
       const st = states[i];
       if (st == null) { f.unreadable = true; return; }
-      const margin = exact ? EXACT : workerReleaseMargin(this.#o.releaseMargin, r.t.tracks.get(r.stream)?.track.rate);
-      f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, margin, r.t.floors.get(r.stream) ?? null);
+      f.streams[String(r.stream.rtpPort.port)] = releaseMarks(st, r.t.floors.get(r.stream) ?? null);
     });
 
     const store = this.#o.store;

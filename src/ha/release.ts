@@ -1,6 +1,6 @@
 // Pieces of a hand-over (Replicator.release) that need no relay: the final marks written for a
 // released call, and waiting, bounded, for the store to acknowledge a write.
-import { aheadOf, type IndexMargin, type StreamIndexState } from '../session/indexState.ts';
+import type { StreamIndexState } from '../session/indexState.ts';
 import type { CallStateStore } from './CallStateStore.ts';
 import { maxIndexState } from './hwm.ts';
 
@@ -46,25 +46,12 @@ export function unpublishRelease(store: CallStateStore, keys: Pick<ReleasedCall,
 }
 
 /**
- * The mark a standby starts a released stream from: the exact state read after the last packet
- * this relay could handle, plus `margin`, never below the floor this relay itself started from
- * (a stream it took over and has not used since).
+ * The mark a standby starts a released stream from: the exact state read as the stream closed
+ * (MediaStreamHandle.closeWithIndexState, so no packet came after it), never below the floor this
+ * relay itself started from (a stream it took over and has not used since).
  */
-export function releaseMarks(final: StreamIndexState, margin: IndexMargin, floor: StreamIndexState | null): StreamIndexState {
-  return maxIndexState(aheadOf(final, margin), floor);
-}
-
-/** Nothing is handled between an in-thread stream's read and its close: its final state is exact. */
-export const EXACT: IndexMargin = Object.freeze({ srtp: 0, srtcp: 0 });
-
-/**
- * For a stream in a media worker: packets already queued there can be handled between its
- * reply to the read and the close message. `base` packets per SSRC, or what `rate` (the
- * stream's recent packets/s) brings in `windowMs`, whichever is more.
- */
-export function workerReleaseMargin(base: IndexMargin, rate: { readonly srtp: number; readonly srtcp: number } | undefined, windowMs = 20): IndexMargin {
-  const by = (r: number | undefined): number => Math.ceil(Math.max(0, r ?? 0) * windowMs / 1000);
-  return { srtp: Math.max(base.srtp, by(rate?.srtp)), srtcp: Math.max(base.srtcp, by(rate?.srtcp)) };
+export function releaseMarks(final: StreamIndexState, floor: StreamIndexState | null): StreamIndexState {
+  return maxIndexState(final, floor);
 }
 
 /**

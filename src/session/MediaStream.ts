@@ -237,6 +237,24 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> implements Medi
     }
   }
 
+  /** See MediaStreamHandle.closeWithIndexState: read and close run synchronously, so nothing comes between. */
+  closeWithIndexState(): Promise<StreamIndexState> {
+    try {
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    let state: StreamIndexState;
+    try {
+      state = readStreamIndexState(this.#core, this.inCtx, this.outCtx);
+    } catch (e) {
+      this.close();
+      return Promise.reject(e as Error);
+    }
+    this.close();
+    return Promise.resolve(state);
+  }
+
   /** Raises the current contexts' indexes to a floor persisted by a failed relay (see indexState.ts). */
   applyIndexFloor(floor: StreamIndexState): Promise<void> {
     try {

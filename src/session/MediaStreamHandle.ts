@@ -6,7 +6,7 @@ import type { StreamStats } from '../media/StreamStats.ts';
 import type { CryptoSuite } from '../crypto/suites.ts';
 import type { CryptoMode, MediaStreamEvents, StreamCrypto } from './MediaStream.ts';
 import type { DtlsCounters, DtlsStreamState, StartDtlsOptions } from './StreamDtls.ts';
-import type { StreamIndexOps } from './indexState.ts';
+import type { StreamIndexOps, StreamIndexState } from './indexState.ts';
 
 export type { SsrcIndex, StreamIndexState, StreamIndexOps } from './indexState.ts';
 
@@ -57,4 +57,11 @@ export interface MediaStreamHandle extends EventEmitter<MediaStreamEvents>, Stre
    *  while the handshake runs and are ignored once it connected or failed. */
   setRemoteFingerprints(fingerprints: readonly string[]): void;
   close(): void;
+  /**
+   * Reads the current contexts' per-SSRC state and closes the stream with no packet handled in
+   * between (in a worker: both in one turn of the worker's loop), so a hand-over's final marks
+   * are exact. The stream is closed however the read went; rejects E_INVALID_STATE when it was
+   * already closed.
+   */
+  closeWithIndexState(): Promise<StreamIndexState>;
 }

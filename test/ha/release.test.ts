@@ -3,7 +3,8 @@
 // but never acknowledging" or "down". Asserted: a released call is closed here before it is
 // marked released, its records stay with the final marks, and the peer (autoTakeover off) takes
 // it at once; without acknowledgement the call ends as on a stop (records removed, counted) and
-// is never marked released. Plus the pure pieces: final marks, worker margin, bounded wait.
+// is never marked released. Plus the pieces: final marks, the exact read-and-close of a stream
+// (in this thread and in a media worker), bounded wait.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,10 @@ import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../.
 import { MemoryStateStore, type CallStateStore, type CallStateStoreEvents, type KeyEvent, type WriteOptions } from '../../src/ha/CallStateStore.ts';
 import { Replicator } from '../../src/ha/Replicator.ts';
 import { StateSealer } from '../../src/ha/StateSealer.ts';
-import { EXACT, awaitWritten, releaseMarks, workerReleaseMargin } from '../../src/ha/release.ts';
+import { awaitWritten, releaseMarks } from '../../src/ha/release.ts';
+import { linkStreams } from '../../src/session/MediaStream.ts';
+import { UdpPeer } from '../helpers/udp.ts';
+import { rtp } from '../helpers/packets.ts';
 import { Logger } from '../../src/Logger.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
@@ -54,22 +58,67 @@ const until = async (ok: () => boolean | Promise<boolean>, ms = 3000): Promise<v
 
 describe('release: final marks and the bounded wait', () => {
   const state = { srtpIn: [{ ssrc: 1, index: 100 }], srtpOut: [{ ssrc: 2, index: 7 }], srtcpIn: [], srtcpOut: [{ ssrc: 2, index: 3 }] };
-  it('an exact release writes the state as read; a margin pushes it; a higher floor wins', () => {
-    assert.deepEqual(releaseMarks(state, EXACT, null), state);
-    const m = releaseMarks(state, { srtp: 4, srtcp: 2 }, null);
-    assert.deepEqual([m.srtpIn[0]!.index, m.srtpOut[0]!.index, m.srtcpOut[0]!.index], [104, 11, 5]);
-    const f = releaseMarks(state, EXACT, { srtpIn: [{ ssrc: 1, index: 500 }], srtpOut: [], srtcpIn: [{ ssrc: 9, index: 1 }], srtcpOut: [] });
+  it('a release writes the state as read; a higher floor wins', () => {
+    assert.deepEqual(releaseMarks(state, null), state);
+    const f = releaseMarks(state, { srtpIn: [{ ssrc: 1, index: 500 }], srtpOut: [], srtcpIn: [{ ssrc: 9, index: 1 }], srtcpOut: [] });
     assert.deepEqual([f.srtpIn[0]!.index, f.srtpOut[0]!.index, f.srtcpIn[0]!.index], [500, 7, 1]);
-  });
-  it('a worker stream margin grows with its rate', () => {
-    assert.deepEqual(workerReleaseMargin({ srtp: 4, srtcp: 2 }, undefined), { srtp: 4, srtcp: 2 });
-    assert.deepEqual(workerReleaseMargin({ srtp: 4, srtcp: 2 }, { srtp: 2000, srtcp: 50 }), { srtp: 40, srtcp: 2 });
   });
   it('awaitWritten resolves true on the acknowledgement, false at the deadline', async () => {
     assert.equal(await awaitWritten((cb) => setTimeout(cb, 5), Date.now() + 1000), true);
     const t0 = Date.now();
     assert.equal(await awaitWritten(() => {}, Date.now() + 50), false);
     assert.ok(Date.now() - t0 >= 45);
+  });
+});
+
+// The release reads each stream's final state with closeWithIndexState. Under a flood, the state
+// it returns must be that of the last packet the stream handled: the highest index the far end
+// got is exactly the one read (one more packet handled after the read would show above it). A
+// worker stream used to be read and closed by two messages, so the release added a margin.
+for (const workers of [0, 1]) describe(`closeWithIndexState under a flood (workers: ${workers})`, () => {
+  let relay: Relay;
+  before(async () => { relay = await Relay.create({ workers, mediaAddress: '127.0.0.6', ports: { min: 45_500 + workers * 50, max: 45_549 + workers * 50 } }); });
+  after(async () => { await relay.close(); });
+
+  it('returns the state after the last packet it handled, and nothing is handled after it', async () => {
+    const SSRC = 0x5eed;
+    const peerA = await UdpPeer.open('127.0.0.6'), peerB = await UdpPeer.open('127.0.0.6');
+    const s = relay.createSession(`exact-${workers}`);
+    try {
+      const a = await s.addStream(s.createLeg('a'), { rtcpMux: true });
+      const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
+      linkStreams(a, b);
+      a.setRemote({ address: '127.0.0.6', port: peerA.port });
+      b.setRemote({ address: '127.0.0.6', port: peerB.port });
+      // Plain RTP in at b, SRTP out at a: a's outbound index is the RTP sequence number (ROC 0),
+      // which travels in clear, so peerA sees each index a used.
+      a.setInboundCrypto({ suite: 'AES_CM_128_HMAC_SHA1_80', masterKey: randomBytes(16), masterSalt: randomBytes(14) });
+      a.setOutboundCrypto({ suite: 'AES_CM_128_HMAC_SHA1_80', masterKey: randomBytes(16), masterSalt: randomBytes(14) });
+      b.setInboundCrypto(null);
+      b.setOutboundCrypto(null);
+      const TOTAL = 1500, CLOSE_AT = 805;
+      let read: Promise<Awaited<ReturnType<typeof a.closeWithIndexState>>> | null = null;
+      for (let seq = 1; seq <= TOTAL; seq++) {
+        // Bursts of 10, so packets are queued at the relay when the close is requested, with a
+        // pause after each so that none is lost on the way (the far end must see every index).
+        void peerB.send(rtp({ seq, ssrc: SSRC, payload: randomBytes(40) }), b.rtpPort.port, '127.0.0.6');
+        if (seq === CLOSE_AT) read = a.closeWithIndexState();
+        if (seq % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      const st = await read!;
+      assert.equal(a.closed, true);
+      await peerA.settle(300);
+      const seqs = peerA.received.map((r) => r.msg.readUInt16BE(2));
+      assert.ok(seqs.length > 0, `media flowed before the close: ${JSON.stringify(b.stats)}`);
+      assert.equal(st.srtpOut.length, 1, JSON.stringify(st));
+      assert.deepEqual([st.srtpOut[0]!.ssrc, st.srtpOut[0]!.index], [SSRC, Math.max(...seqs)],
+        `read ${st.srtpOut[0]!.index}, the far end got up to ${Math.max(...seqs)} (${seqs.length} packets)`);
+      await assert.rejects(a.closeWithIndexState(), (e: unknown) => (e as { code?: string }).code === 'E_INVALID_STATE');
+    } finally {
+      s.close();
+      await peerA.close();
+      await peerB.close();
+    }
   });
 });
 

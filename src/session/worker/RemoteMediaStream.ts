@@ -123,6 +123,29 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
     return s;
   }
 
+  /**
+   * See MediaStreamHandle.closeWithIndexState: one 'close-read' message, which the worker answers
+   * after reading and closing in the same turn. This handle closes at once (its '@close' posts the
+   * usual 'close', which the worker handles after the close-read, so the ports are released only
+   * once the sockets are gone).
+   */
+  closeWithIndexState(): Promise<StreamIndexState> {
+    try {
+      this.#checkOpen();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    const req = ++this.#indexReq;
+    this.worker.post({ t: 'close-read', id: this.id, req });
+    this.close();
+    // Registered after close(), which rejects the waiters pending then; the reply cannot come
+    // before this returns (worker messages arrive in a later task).
+    return this.#awaitIndexReply(req).then((s) => {
+      if (!s) throw new RelayError('E_INTERNAL', 'media worker sent no index state', { index: this.index });
+      return s;
+    });
+  }
+
   /** Applies a takeover floor to the worker's current contexts (after the crypto posted before it). */
   async applyIndexFloor(floor: StreamIndexState): Promise<void> {
     // Checked here too, so a malformed floor fails in the caller's thread with its own stack.
@@ -200,6 +223,13 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
   #indexRequest(floor: StreamIndexState | undefined): Promise<StreamIndexState | undefined> {
     this.#checkOpen();
     const req = ++this.#indexReq;
+    const reply = this.#awaitIndexReply(req);
+    if (floor) this.worker.post({ t: 'index-floor', id: this.id, req, floor });
+    else this.worker.post({ t: 'index-state', id: this.id, req });
+    return reply;
+  }
+
+  #awaitIndexReply(req: number): Promise<StreamIndexState | undefined> {
     return new Promise((resolve, reject) => {
       // A worker that died never answers: the caller gets an error rather than a hang.
       const timer = setTimeout(() => {
@@ -208,8 +238,6 @@ export class RemoteMediaStream extends EventEmitter<MediaStreamEvents> implement
       }, INDEX_REPLY_TIMEOUT_MS);
       timer.unref();
       this.#indexWaiters.set(req, { resolve, reject, timer });
-      if (floor) this.worker.post({ t: 'index-floor', id: this.id, req, floor });
-      else this.worker.post({ t: 'index-state', id: this.id, req });
     });
   }
 

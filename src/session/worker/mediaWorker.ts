@@ -6,6 +6,7 @@ import { linkStreams, type MediaStream } from '../MediaStream.ts';
 import { RelayError } from '../../errors.ts';
 import { CookieSecret, DtlsCertificate } from '../../keying/dtls/index.ts';
 import type { FromWorker, StatsItem, ToWorker, WorkerInit } from './protocol.ts';
+import type { StreamIndexState } from '../indexState.ts';
 
 const port = parentPort;
 if (!port) throw new Error('mediaWorker must run in a worker thread');
@@ -107,6 +108,20 @@ port.on('message', (m: ToWorker) => {
       if (!s) { fail(new RelayError('E_NOT_FOUND', 'no such stream in the worker', { id: m.id })); return; }
       if (m.t === 'index-state') s.indexState().then((state) => post({ t: 'index-reply', id: m.id, req: m.req, state }), fail);
       else s.applyIndexFloor(m.floor).then(() => post({ t: 'index-reply', id: m.id, req: m.req }), fail);
+      return;
+    }
+    case 'close-read': {
+      const s = streams.get(m.id);
+      streams.delete(m.id);
+      const reply = (state: StreamIndexState | undefined, e?: unknown): void => {
+        const err = e as (Error & { code?: string }) | undefined;
+        post(err ? { t: 'index-reply', id: m.id, req: m.req, error: { code: err.code ?? 'E_INTERNAL', message: err.message } }
+          : { t: 'index-reply', id: m.id, req: m.req, state });
+      };
+      if (!s) { reply(undefined, new RelayError('E_NOT_FOUND', 'no such stream in the worker', { id: m.id })); return; }
+      // The read and the socket close happen synchronously inside this call, so no packet of
+      // this worker is handled between them; the promise only carries the result.
+      s.closeWithIndexState().then((state) => reply(state), (e: unknown) => reply(undefined, e));
       return;
     }
     case 'set': {

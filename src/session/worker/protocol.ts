@@ -34,6 +34,9 @@ export type ToWorker =
   | { t: 'index-state'; id: number; req: number }
   | { t: 'index-floor'; id: number; req: number; floor: StreamIndexState }
   | { t: 'close'; id: number }
+  /** Reads the stream's index state and closes it in one turn (a hand-over's exact final state);
+   *  answered with an index-reply. The main thread's 'close' that follows finds it gone. */
+  | { t: 'close-read'; id: number; req: number }
   | { t: 'session-closed'; sessionId: number }
   | { t: 'stats'; req: number }
   | { t: 'shutdown' };
@@ -59,5 +62,5 @@ export type FromWorker =
   | { t: 'stats'; req: number; items: StatsItem[] }
   | { t: 'security'; event: SecurityEvent }
   | { t: 'fault'; id: number; message: string }
-  /** Answer to index-state (with `state`) or index-floor, or the error either raised. */
+  /** Answer to index-state or close-read (with `state`) or index-floor, or the error any raised. */
   | { t: 'index-reply'; id: number; req: number; state?: StreamIndexState; error?: { code: string; message: string } };
