@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Relay } from '../../src/session/Relay.ts';
 import { CallController } from '../../src/control/CallController.ts';
-import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../src/control/ngRequest.ts';
+import { answerReq, offerReq, sdesCall, sdesSdp as sdp, startRelayPair, until, type RelayPair } from './inProcessCall.ts';
 import { MemoryStateStore, type CallStateStore, type CallStateStoreEvents, type KeyEvent, type WriteOptions } from '../../src/ha/CallStateStore.ts';
 import { Replicator } from '../../src/ha/Replicator.ts';
 import { StateSealer } from '../../src/ha/StateSealer.ts';
@@ -42,19 +42,6 @@ class FaultyStore implements CallStateStore {
   async close(): Promise<void> { /* the shared store outlives the relays */ }
 }
 
-function sdp(port: number, key: string, tag = 1): string {
-  return `${['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000',
-    `a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${key}`].join('\r\n')}\r\n`;
-}
-const offerReq = (callId: string, body: string): NgOfferRequest => normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': 'ft', sdp: body }) as NgOfferRequest;
-const answerReq = (callId: string, body: string): NgAnswerRequest => normalizeNgDict({ command: 'answer', 'call-id': callId, 'from-tag': 'ft', 'to-tag': 'tt', sdp: body }) as NgAnswerRequest;
-const until = async (ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('release: final marks and the bounded wait', () => {
   const state = { srtpIn: [{ ssrc: 1, index: 100 }], srtpOut: [{ ssrc: 2, index: 7 }], srtcpIn: [], srtcpOut: [{ ssrc: 2, index: 3 }] };
@@ -126,31 +113,18 @@ describe('Replicator.release with two in-process relays', () => {
   const shared = new MemoryStateStore();
   const KEY = randomBytes(32);
   const storeA = new FaultyStore(shared), storeB = new FaultyStore(shared);
-  let relayA: Relay, relayB: Relay, ctlA: CallController, ctlB: CallController, repA: Replicator, repB: Replicator;
+  let pair: RelayPair, relayA: Relay, relayB: Relay, ctlA: CallController, ctlB: CallController, repA: Replicator, repB: Replicator;
   before(async () => {
-    relayA = await Relay.create({ mediaAddress: '127.0.0.4', ports: PORTS });
-    relayB = await Relay.create({ mediaAddress: '127.0.0.5', ports: PORTS });
-    repA = new Replicator({ node: 'A', store: storeA, sealer: new StateSealer(KEY), log: silent, peers: ['B'], releaseTimeoutMs: 150 });
-    // autoTakeover off (the default): only the release may move A's calls here.
-    repB = new Replicator({ node: 'B', store: storeB, sealer: new StateSealer(KEY), log: silent, peers: ['A'] });
-    ctlA = new CallController({ relay: relayA, replication: repA });
-    ctlB = new CallController({ relay: relayB, replication: repB });
-    await repA.start(ctlA);
-    await repB.start(ctlB);
+    // B keeps autoTakeover off (the default): only the release may move A's calls there.
+    pair = await startRelayPair({ addresses: ['127.0.0.4', '127.0.0.5'], ports: PORTS, stores: [storeA, storeB], key: KEY, optionsA: { releaseTimeoutMs: 150 } });
+    ({ relayA, relayB, ctlA, ctlB, repA, repB } = pair);
   });
   after(async () => {
-    await repA.close();
-    await repB.close();
-    await relayA.close();
-    await relayB.close();
+    await pair.close();
     await shared.close();
   });
 
-  const call = async (ctl: CallController, callId: string): Promise<void> => {
-    const o = await ctl.offer(offerReq(callId, sdp(5000, randomBytes(30).toString('base64'))));
-    const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(o.sdp)![1]);
-    await ctl.answer(answerReq(callId, sdp(6000, randomBytes(30).toString('base64'), tag)));
-  };
+  const call = async (ctl: CallController, callId: string): Promise<void> => { await sdesCall(ctl, callId); };
 
   it('closes the calls here, marks them released only after the close; the peer (autoTakeover off) takes them at once', async () => {
     await call(ctlA, 'h1');

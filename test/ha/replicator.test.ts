@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Relay } from '../../src/session/Relay.ts';
 import { CallController } from '../../src/control/CallController.ts';
-import { normalizeNgDict, type NgAnswerRequest, type NgOfferRequest } from '../../src/control/ngRequest.ts';
+import { answerReq, offerReq, sdesCall, sdesSdp as sdp, startRelayPair, until, type RelayPair } from './inProcessCall.ts';
 import { MemoryStateStore, type CallStateStore, type CallStateStoreEvents, type KeyEvent, type WriteOptions } from '../../src/ha/CallStateStore.ts';
 import { Replicator } from '../../src/ha/Replicator.ts';
 import { StateSealer, type SealedBlob } from '../../src/ha/StateSealer.ts';
@@ -34,49 +34,22 @@ class StoreHandle implements CallStateStore {
   async close(): Promise<void> { this.#closed = true; }
 }
 
-function sdp(port: number, key: string, tag = 1): string {
-  return `${['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000',
-    `a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${key}`].join('\r\n')}\r\n`;
-}
-const offerReq = (callId: string, body: string): NgOfferRequest => normalizeNgDict({ command: 'offer', 'call-id': callId, 'from-tag': 'ft', sdp: body }) as NgOfferRequest;
-const answerReq = (callId: string, body: string): NgAnswerRequest => normalizeNgDict({ command: 'answer', 'call-id': callId, 'from-tag': 'ft', 'to-tag': 'tt', sdp: body }) as NgAnswerRequest;
-const until = async (ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('Replicator with two in-process relays', () => {
   const shared = new MemoryStateStore();
   const sealer = (): StateSealer => new StateSealer(KEY);
   const KEY = randomBytes(32);
-  let relayA: Relay, relayB: Relay, ctlA: CallController, ctlB: CallController, repA: Replicator, repB: Replicator;
+  let pair: RelayPair, relayA: Relay, relayB: Relay, ctlA: CallController, ctlB: CallController, repA: Replicator, repB: Replicator;
   before(async () => {
-    relayA = await Relay.create({ mediaAddress: '127.0.0.1', ports: PORTS });
-    relayB = await Relay.create({ mediaAddress: '127.0.0.2', ports: PORTS });
-    repA = new Replicator({ node: 'A', store: new StoreHandle(shared), sealer: sealer(), log: silent, peers: ['B'] });
-    repB = new Replicator({ node: 'B', store: new StoreHandle(shared), sealer: sealer(), log: silent, peers: ['A'] });
-    ctlA = new CallController({ relay: relayA, replication: repA });
-    ctlB = new CallController({ relay: relayB, replication: repB });
-    await repA.start(ctlA);
-    await repB.start(ctlB);
+    pair = await startRelayPair({ addresses: ['127.0.0.1', '127.0.0.2'], ports: PORTS, stores: [new StoreHandle(shared), new StoreHandle(shared)], key: KEY });
+    ({ relayA, relayB, ctlA, ctlB, repA, repB } = pair);
   });
   after(async () => {
-    await repA.close();
-    await repB.close();
-    await relayA.close();
-    await relayB.close();
+    await pair.close();
     await shared.close();
   });
 
-  const call = async (ctl: CallController, callId: string): Promise<{ toOfferer: string; toAnswerer: string }> => {
-    const o = await ctl.offer(offerReq(callId, sdp(5000, randomBytes(30).toString('base64'))));
-    const tag = Number(/a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80/.exec(o.sdp)![1]);
-    const a = await ctl.answer(answerReq(callId, sdp(6000, randomBytes(30).toString('base64'), tag)));
-    return { toOfferer: a.sdp, toAnswerer: o.sdp };
-  };
+  const call = sdesCall;
 
   it('writes a record per committed call, with sealed keys only, and removes it on delete', async () => {
     await call(ctlA, 'r1');
