@@ -9,19 +9,12 @@
 // Seeds: genuine packets protected with the stream's inbound keys (RTP and SRTCP).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { Relay } from '../../src/session/Relay.ts';
-import { linkStreams } from '../../src/session/MediaStream.ts';
-import { createSrtpSessionSync } from '../../src/SrtpSession.ts';
-import type { SuiteName } from '../../src/crypto/suites.ts';
-import { UdpPeer } from '../helpers/udp.ts';
+import { openRelayCall } from '../helpers/relayCall.ts';
 import { rtp, rtcpRr } from '../helpers/packets.ts';
 import { Rng, SEED, TIME_MS, iterations, mutate } from './harness.ts';
 
 const ITER = iterations(12_000);
-const SUITE: SuiteName = 'AES_CM_128_HMAC_SHA1_80';
-const keys = () => ({ masterKey: randomBytes(16), masterSalt: randomBytes(14) });
-const copy = (k: { masterKey: Uint8Array; masterSalt: Uint8Array }) => ({ masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice() });
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('fuzz: relay packet path (UDP into a running stream)', () => {
@@ -38,20 +31,7 @@ describe('fuzz: relay packet path (UDP into a running stream)', () => {
   });
 
   it(`≤${ITER} hostile datagrams: nothing forged forwarded, drops counted, genuine media still flows`, async () => {
-    const s = relay.createSession('fuzz-relay');
-    const a = await s.addStream(s.createLeg('a'), { rtcpMux: true });
-    const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
-    linkStreams(a, b);
-    const peerA = await UdpPeer.open(), peerB = await UdpPeer.open();
-    a.setRemote({ address: '127.0.0.1', port: peerA.port });
-    b.setRemote({ address: '127.0.0.1', port: peerB.port });
-    const ka = keys(), kb = keys();
-    a.setInboundCrypto({ suite: SUITE, ...copy(ka) });
-    a.setOutboundCrypto({ suite: SUITE, ...keys() });
-    b.setInboundCrypto({ suite: SUITE, ...keys() });
-    b.setOutboundCrypto({ suite: SUITE, ...copy(kb) });
-    const aTx = createSrtpSessionSync({ suite: SUITE, ...ka });
-    const bRx = createSrtpSessionSync({ suite: SUITE, ...kb });
+    const { a, b, peerA, peerB, aTx, bRx, close } = await openRelayCall(relay, 'fuzz-relay');
     try {
       const r = new Rng(SEED ^ 0x7e1a7);
       const seeds: Uint8Array[] = [];
@@ -101,11 +81,7 @@ describe('fuzz: relay packet path (UDP into a running stream)', () => {
       assert.ok(wire, 'genuine packet forwarded after the fuzz burst');
       assert.deepEqual(Buffer.from(bRx.unprotectRtp(wire)).subarray(12), Buffer.from('after the storm'));
     } finally {
-      s.close();
-      aTx.close();
-      bRx.close();
-      await peerA.close();
-      await peerB.close();
+      await close();
     }
   });
 });

@@ -6,44 +6,18 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Relay } from '../../src/session/Relay.ts';
-import { linkStreams } from '../../src/session/MediaStream.ts';
-import type { MediaStreamHandle } from '../../src/session/MediaStreamHandle.ts';
-import { createSrtpSessionSync, type SrtpSession } from '../../src/SrtpSession.ts';
-import type { SuiteName } from '../../src/crypto/suites.ts';
+import { createSrtpSessionSync } from '../../src/SrtpSession.ts';
 import { UdpPeer } from '../helpers/udp.ts';
+import { CALL_SUITE, freshKeys, openRelayCall, type RelayCall } from '../helpers/relayCall.ts';
 import { rtp, rtcpRr, rtcpBye } from '../helpers/packets.ts';
 
-const SUITE: SuiteName = 'AES_CM_128_HMAC_SHA1_80';
-const keys = () => ({ masterKey: randomBytes(16), masterSalt: randomBytes(14) });
-const copy = (k: { masterKey: Uint8Array; masterSalt: Uint8Array }) => ({ masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice() });
-
-interface Call {
-  a: MediaStreamHandle; b: MediaStreamHandle; peerA: UdpPeer; peerB: UdpPeer;
-  /** What the legitimate A sends with, and what B receives with (B's leg is SRTP too). */
-  aTx: SrtpSession; bRx: SrtpSession;
-  close(): Promise<void>;
-}
+const SUITE = CALL_SUITE;
+const keys = freshKeys;
 
 let relay: Relay;
 let n = 0;
 
-async function call(bSrtp = true): Promise<Call> {
-  const s = relay.createSession(`threat-${++n}`);
-  const a = await s.addStream(s.createLeg('a'), { rtcpMux: true });
-  const b = await s.addStream(s.createLeg('b'), { rtcpMux: true });
-  linkStreams(a, b);
-  const peerA = await UdpPeer.open(), peerB = await UdpPeer.open();
-  a.setRemote({ address: '127.0.0.1', port: peerA.port });
-  b.setRemote({ address: '127.0.0.1', port: peerB.port });
-  const ka = keys(), kb = keys();
-  a.setInboundCrypto({ suite: SUITE, ...copy(ka) });
-  a.setOutboundCrypto({ suite: SUITE, ...keys() });
-  b.setInboundCrypto(bSrtp ? { suite: SUITE, ...keys() } : null);
-  b.setOutboundCrypto(bSrtp ? { suite: SUITE, ...copy(kb) } : null);
-  const aTx = createSrtpSessionSync({ suite: SUITE, ...ka });
-  const bRx = createSrtpSessionSync({ suite: SUITE, ...kb });
-  return { a, b, peerA, peerB, aTx, bRx, close: async () => { s.close(); aTx.close(); bRx.close(); await peerA.close(); await peerB.close(); } };
-}
+const call = (bSrtp = true): Promise<RelayCall> => openRelayCall(relay, `threat-${++n}`, { bSrtp });
 
 describe('RFC 6404 media threats against a running relay', () => {
   before(async () => { relay = await Relay.create({ ports: { min: 45000, max: 45999 } }); });
