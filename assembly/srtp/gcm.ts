@@ -59,14 +59,8 @@ const SAVE: usize = memory.data(16, 16);  // the 16 bytes borrowed in front of t
 
 /** Computes the expected tag into ACC for AAD aad[0..aadLen) and ciphertext ct[0..ctLen). */
 @inline function computeTag(keys: usize, aad: usize, aadLen: i32, ct: usize, ctLen: i32): void {
-  const gk = keys + K_AUTH;
-  ghashInit(ACC);
-  ghashUpdate(gk, ACC, aad, aadLen);
-  ghashUpdate(gk, ACC, ct, ctLen);
-  ghashLengths(gk, ACC, <u64>aadLen << 3, <u64>ctLen << 3);
   aesEncryptBlock(keys + K_RK, J, EJ0);
-  store<u64>(ACC, load<u64>(ACC) ^ load<u64>(EJ0));
-  store<u64>(ACC, load<u64>(ACC, 8) ^ load<u64>(EJ0, 8), 8);
+  finishTag(keys, aad, aadLen, ct, ctLen);
 }
 
 @inline function ctrFromJ0(): void { st32be(J + 12, 2); }
